@@ -1,0 +1,142 @@
+"""Edge: parse the command line, configure logging, call app. No logic of its own."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from dataclasses import asdict
+
+from monitor import __version__, app, db
+from monitor.config import Config, config_path, load_config
+from monitor.errors import ConfigError, MonitorError
+from monitor.logs import configure
+from monitor.notify import validate_channels
+from monitor.render import subject
+from monitor.store import Store
+
+log = logging.getLogger("monitor.cli")
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="monitor",
+        description="Watch news and official feeds for defence-ministry meetings; alert once each.",
+    )
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="monitor.yaml (default: $MONITOR_CONFIG or config/monitor.yaml)",
+    )
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--log-json", action="store_true", help="log one JSON object per line")
+    p.add_argument("--version", action="version", version=f"monitor {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="run the daemon (polls, matches, alerts until stopped)")
+    poll = sub.add_parser("poll", help="poll every feed now, alert, and exit")
+    poll.add_argument(
+        "--once",
+        action="store_true",
+        required=True,
+        help="one pass of polling, matching and delivery",
+    )
+    sub.add_parser("check-config", help="validate monitor.yaml, watchlists and channels")
+    ev = sub.add_parser("events", help="recently detected meetings")
+    ev.add_argument("--limit", type=int, default=20)
+    ev.add_argument("--format", choices=["text", "json"], default="text")
+    sub.add_parser("feeds", help="each feed's state: last success, errors, next poll")
+    dbp = sub.add_parser("db", help="database maintenance")
+    dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    dbsub.add_parser("upgrade", help="apply schema migrations")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    configure(args.log_level, json_lines=args.log_json)
+    path = config_path(args.config)
+    try:
+        config = load_config(path)
+        if args.command == "check-config":
+            return _check(config)
+        if args.command == "run":
+            return asyncio.run(app.run(path, config))
+        if args.command == "poll":
+            return asyncio.run(app.poll_once(config))
+        if args.command == "db":
+            db.upgrade(config.database)
+            print(f"database at head: {db.redact(config.database)}")
+            return 0
+        store = app.open_store(config)
+        if args.command == "events":
+            return _events(store, args.limit, args.format)
+        return _feeds(store)
+    except ConfigError as e:
+        print(f"monitor: config error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    except MonitorError as e:
+        print(f"monitor: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _check(config: Config) -> int:
+    problems = validate_channels(config.subscribers)
+    for line in problems:
+        print(f"monitor: config error: {config.path}: {line}", file=sys.stderr)
+    if problems:
+        return EXIT_CONFIG
+    print(
+        f"{config.path}: OK — {len(config.watchlists)} watchlists, {len(config.officials)} "
+        f"officials, {len(config.feeds)} feeds, {len(config.subscribers)} subscribers"
+    )
+    return 0
+
+
+def _events(store: Store, limit: int, fmt: str) -> int:
+    events = store.recent_events(limit)
+    if fmt == "json":
+        out = []
+        for e in events:
+            d = asdict(e)
+            d["subject"] = subject(e.meeting)
+            out.append(d)
+        print(json.dumps(out, default=str, ensure_ascii=False, indent=2))
+        return 0
+    if not events:
+        print("no meetings detected yet")
+    for e in events:
+        print(f"#{e.id}  {subject(e.meeting)}  [{len(e.sources)} source(s)]")
+        print(f"      {e.meeting.evidence}")
+    return 0
+
+
+def _feeds(store: Store) -> int:
+    rows = store.feeds()
+    if not rows:
+        print("no feeds configured")
+    for f in rows:
+        state = "inactive" if not f.active else ("failing" if f.failures else "ok")
+        print(f"{f.name}  [{state}]  {f.url}")
+        print(
+            f"      last success: {_t(f.last_success_at)}  last new item: {_t(f.last_new_item_at)}"
+            f"  next poll: {_t(f.next_poll_at)}"
+        )
+        if f.failures:
+            print(f"      failures: {f.failures}  last error: {f.last_error_kind}: {f.last_error}")
+    return 0
+
+
+def _t(value: object) -> str:
+    from datetime import datetime
+
+    return value.strftime("%Y-%m-%d %H:%M:%SZ") if isinstance(value, datetime) else "never"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

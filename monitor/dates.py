@@ -1,0 +1,87 @@
+"""Pure: find the date a sentence gives for an event, relative to the publication date. No I/O.
+
+Only explicit time expressions count: "on 25 November", "25 Nov 2025", "November 25",
+"today", "yesterday" and their Arabic and French forms. A day and month without a year
+take the year that puts the date nearest the publication date.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from monitor.normalise import fold
+
+_MONTHS: dict[str, int] = {}
+for _num, _names in enumerate(
+    [
+        "january jan janvier janv يناير كانون الثاني جانفي",
+        "february feb fevrier fevr فبراير شباط فيفري",
+        "march mar mars مارس اذار",
+        "april apr avril ابريل نيسان افريل",
+        "may mai مايو ايار ماي",
+        "june jun juin يونيو حزيران جوان",
+        "july jul juillet juil يوليو تموز جويليه",
+        "august aug aout اغسطس اب اوت",
+        "september sep sept septembre سبتمبر ايلول",
+        "october oct octobre اكتوبر تشرين الاول",
+        "november nov novembre نوفمبر تشرين الثاني",
+        "december dec decembre ديسمبر كانون الاول",
+    ],
+    start=1,
+):
+    # two-word Levantine names ("تشرين الثاني") are joined below; single words map directly
+    for _w in re.findall(r"كانون الثاني|كانون الاول|تشرين الاول|تشرين الثاني|\S+", _names):
+        _MONTHS[fold(_w)] = _num
+
+_MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
+_DAY_MONTH = re.compile(
+    rf"(?<!\w)(\d{{1,2}})(?:st|nd|rd|th|er)?\s+(?:of\s+)?({_MONTH_RE})\.?(?:,?\s+(\d{{4}}))?(?!\w)"
+)
+_MONTH_DAY = re.compile(
+    rf"(?<!\w)({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?(?!\w)"
+)
+_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_TODAY = re.compile(r"(?<!\w)(today|this morning|this evening|tonight|aujourd'hui|اليوم)(?!\w)")
+_YESTERDAY = re.compile(r"(?<!\w)(yesterday|last night|hier|امس)(?!\w)")
+
+
+def _nearest_year(day: int, month: int, published: date) -> date | None:
+    best: date | None = None
+    for year in (published.year - 1, published.year, published.year + 1):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if best is None or abs(candidate - published) < abs(best - published):
+            best = candidate
+    return best
+
+
+def _make(day: int, month: int, year: str | None, published: date | None) -> date | None:
+    if year:
+        try:
+            return date(int(year), month, day)
+        except ValueError:
+            return None
+    return _nearest_year(day, month, published) if published else None
+
+
+def find_date(sentence: str, published: date | None) -> date | None:
+    """The date a sentence states for its event, or None when it states none."""
+    text = fold(sentence)
+    if m := _ISO.search(text):
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            pass
+    if m := _DAY_MONTH.search(text):
+        return _make(int(m.group(1)), _MONTHS[m.group(2)], m.group(3), published)
+    if m := _MONTH_DAY.search(text):
+        return _make(int(m.group(2)), _MONTHS[m.group(1)], m.group(3), published)
+    if published is not None:
+        if _YESTERDAY.search(text):
+            return published - timedelta(days=1)
+        if _TODAY.search(text):
+            return published
+    return None

@@ -1,0 +1,86 @@
+"""I/O: database engines and schema migrations.
+
+SQLite (the default) gets WAL, a busy timeout and foreign keys on every connection;
+PostgreSQL URLs are used as given. The schema changes only through Alembic.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; creates the directory of a SQLite file if needed."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url, pool_pre_ping=True)
+    except (SQLAlchemyError, ImportError) as e:
+        raise StoreError(f"cannot use database {redact(url)}: {e}") from e
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for logs and errors."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # a URL too broken to parse still must not leak
+        return "<unparseable database URL>"
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(files("monitor.migrations")))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (idempotent)."""
+    try:
+        command.upgrade(alembic_config(url), revision)
+    except SQLAlchemyError as e:
+        raise StoreError(f"migration failed on {redact(url)}: {e}") from e
+
+
+def downgrade(url: str, revision: str) -> None:
+    try:
+        command.downgrade(alembic_config(url), revision)
+    except SQLAlchemyError as e:
+        raise StoreError(f"migration failed on {redact(url)}: {e}") from e
+
+
+def ping(engine: Engine) -> bool:
+    """True when the database answers a trivial query."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except SQLAlchemyError as e:
+        log.error("database unreachable error=%s", type(e).__name__)
+        return False

@@ -1,0 +1,165 @@
+"""Pure: the value types that flow between stages. No I/O.
+
+ORM rows stay inside ``store``; everything else works on these frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    MEETING = "meeting"
+    CALL = "call"
+
+
+class DateSource(StrEnum):
+    """How an event's date was resolved, shown to analysts."""
+
+    TEXT = "text"  # an explicit date or "today"/"yesterday" in the sentence
+    PUBLISHED = "published"  # no time expression: the item's publication date
+    UNKNOWN = "unknown"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after max attempts
+
+
+@dataclass(frozen=True, slots=True)
+class Official:
+    id: str
+    name: str
+    country: str
+    role: str = ""
+    aliases: tuple[str, ...] = ()
+    titles: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+    watchlist: str = ""
+
+    def holds_office(self, on: date | None) -> bool:
+        """True when the term covers ``on`` (an unknown date is given the benefit)."""
+        if on is None:
+            return True
+        if self.since is not None and on < self.since:
+            return False
+        return not (self.until is not None and on > self.until)
+
+
+@dataclass(frozen=True, slots=True)
+class Watchlist:
+    name: str
+    officials: tuple[Official, ...]
+    countries: tuple[str, ...] | None  # canonical place names; None means all
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    name: str
+    url: str
+    interval: timedelta
+    lang: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberSpec:
+    name: str
+    notify: tuple[str, ...]  # apprise URLs with ${ENV} already substituted
+    watchlists: tuple[str, ...] = ()
+    officials: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+
+    def wants(self, *, watchlist: str, official_id: str, country: str) -> bool:
+        """Empty filters accept everything; each given filter must accept."""
+        return (
+            (not self.watchlists or watchlist in self.watchlists)
+            and (not self.officials or official_id in self.officials)
+            and (not self.countries or country in self.countries)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One feed item, parsed and flattened to plain text."""
+
+    key: str  # stable per feed: guid, else link, else hash of title+text
+    title: str
+    text: str
+    link: str | None = None
+    published: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: int
+    end: int
+    role: str  # official | trigger | counterpart
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """A meeting found in one item: who, whom, which country, when, and why we think so."""
+
+    official_id: str
+    official_name: str
+    official_country: str
+    watchlist: str
+    country: str  # canonical counterpart country or organisation
+    kind: EventKind
+    date: date | None
+    date_source: DateSource
+    evidence: str  # the sentence, in the original language
+    trigger: str
+    counterpart: str = ""  # the counterpart's words as written, e.g. "Jordanian Ambassador"
+    spans: tuple[Span, ...] = ()
+
+    @property
+    def pair(self) -> tuple[str, str, EventKind]:
+        return (self.official_id, self.country, self.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    feed_name: str
+    title: str
+    link: str | None
+    published: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A stored event, as rendering and the CLI see it."""
+
+    id: int
+    meeting: Meeting
+    first_seen: datetime
+    sources: tuple[Source, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    ok: bool
+    retryable: bool = True
+    detail: str = ""
+
+
+CONSOLE = "console://"
+
+
+def channel_id(url: str) -> str:
+    """A short stable name for a channel URL that reveals none of its secrets."""
+    if url == CONSOLE:
+        return "console"
+    return "ch-" + hashlib.sha256(url.encode()).hexdigest()[:16]

@@ -1,0 +1,69 @@
+"""Pure: text normalisation applied identically to aliases and to article text. No I/O.
+
+``fold`` keeps string length stable enough for matching but not for offsets; matchers
+that need offsets into the original text use ``fold_with_map``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Arabic diacritics (tashkeel), Quranic marks and superscript alef; tatweel is U+0640.
+_AR_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_AR_MAP = str.maketrans(
+    {
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ة": "ه",
+        "ى": "ي",
+        "ؤ": "و",
+        "ئ": "ي",
+        "ک": "ك",
+        "ی": "ي",
+        **{chr(0x0660 + d): str(d) for d in range(10)},
+        **{chr(0x06F0 + d): str(d) for d in range(10)},
+        # typographic apostrophes and dashes fold to ASCII so "Syria’s" matches "Syria's"
+        "’": "'",
+        "‘": "'",
+        "ʼ": "'",
+        "‐": "-",
+        "‑": "-",
+        "–": "-",
+        "—": "-",
+    }
+)
+
+
+def _fold_char(ch: str) -> str:
+    ch = unicodedata.normalize("NFKC", ch)
+    ch = _AR_MARKS.sub("", ch).translate(_AR_MAP)
+    decomposed = unicodedata.normalize("NFKD", ch)
+    ch = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return ch.casefold()
+
+
+def fold(text: str) -> str:
+    """NFKC, case fold, strip Latin diacritics and Arabic marks, unify Arabic letter forms."""
+    return "".join(_fold_char(ch) for ch in text)
+
+
+def fold_with_map(text: str) -> tuple[str, list[int]]:
+    """Fold ``text`` and return, for each folded character, its index in ``text``."""
+    out: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        folded = _fold_char(ch)
+        out.append(folded)
+        index.extend([i] * len(folded))
+    return "".join(out), index
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def squash(text: str) -> str:
+    """Collapse runs of white space to one space and strip the ends."""
+    return _SPACE.sub(" ", text).strip()

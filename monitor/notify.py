@@ -1,0 +1,118 @@
+"""I/O: send rendered messages to a subscriber's channels with apprise.
+
+Each channel URL gets its own Apprise object so one failing channel is retried alone and
+never re-sends to the channels that already accepted. ``console://`` (the default when no
+subscriber is configured) writes to standard output and the log instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import apprise
+
+from monitor.models import CONSOLE, DeliveryResult, Message, SubscriberSpec, channel_id
+
+log = logging.getLogger(__name__)
+
+SEND_TIMEOUT = 60.0
+
+
+def slack_escape(text: str) -> str:
+    """Slack treats <...> as links and mentions (<!channel>); escape the three it names."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _apprise_for(url: str) -> apprise.Apprise | None:
+    obj = apprise.Apprise()
+    if not obj.add(url):
+        return None
+    for plugin in obj:
+        # the outbox paces deliveries; apprise's own 5.5 s per-URL sleep would only stall it
+        plugin.request_rate_per_sec = 0
+    return obj
+
+
+def redacted(url: str) -> str:
+    """A channel URL safe for logs: apprise hides passwords and tokens."""
+    if url == CONSOLE:
+        return url
+    obj = apprise.Apprise()
+    if obj.add(url):
+        return str(next(iter(obj)).url(privacy=True))
+    return url.split(":", 1)[0] + "://…"
+
+
+def validate_channels(subscribers: Sequence[SubscriberSpec]) -> list[str]:
+    """Problems with channel URLs, one line each; empty when apprise accepts them all."""
+    problems = []
+    for sub in subscribers:
+        for i, url in enumerate(sub.notify):
+            if url != CONSOLE and _apprise_for(url) is None:
+                problems.append(
+                    f"subscriber {sub.name!r} notify[{i}]: apprise does not accept "
+                    f"{url.split(':', 1)[0]}:// URL (check its form)"
+                )
+    return problems
+
+
+class Notifier:
+    """Sends one message to one channel and reports the outcome as a DeliveryResult."""
+
+    def __init__(self, subscribers: Sequence[SubscriberSpec], console: TextIO | None = None):
+        self._urls: dict[tuple[str, str], str] = {
+            (s.name, channel_id(u)): u for s in subscribers for u in s.notify
+        }
+        self._objects: dict[str, apprise.Apprise | None] = {}
+        self._console = console
+
+    def has_channel(self, subscriber: str, channel: str) -> bool:
+        return (subscriber, channel) in self._urls
+
+    async def send(self, subscriber: str, channel: str, message: Message) -> DeliveryResult:
+        url = self._urls.get((subscriber, channel))
+        if url is None:
+            return DeliveryResult(False, retryable=False, detail="channel no longer configured")
+        if url == CONSOLE:
+            return self._to_console(message)
+        if url not in self._objects:
+            self._objects[url] = _apprise_for(url)
+        obj = self._objects[url]
+        if obj is None:
+            return DeliveryResult(False, retryable=False, detail="apprise rejects the URL")
+        plugin: Any = next(iter(obj))
+        formats = plugin.notify_format
+        preferred = formats[0] if isinstance(formats, tuple) else formats
+        if preferred == apprise.NotifyFormat.HTML:
+            body, fmt = message.html, apprise.NotifyFormat.HTML
+        elif type(plugin).__name__ == "NotifySlack":
+            body, fmt = slack_escape(message.text), apprise.NotifyFormat.TEXT
+        else:
+            body, fmt = message.text, apprise.NotifyFormat.TEXT
+        title = (
+            html.escape(message.subject) if fmt == apprise.NotifyFormat.HTML else message.subject
+        )
+        with apprise.LogCapture(level=apprise.logging.WARNING) as logs:
+            try:
+                ok = await asyncio.wait_for(
+                    obj.async_notify(body=body, title=title, body_format=fmt), SEND_TIMEOUT
+                )
+            except TimeoutError:
+                return DeliveryResult(False, detail=f"timed out after {SEND_TIMEOUT:.0f}s")
+            except Exception as e:  # a plugin bug must not stop the outbox
+                log.exception("notify plugin crashed channel=%s", redacted(url))
+                return DeliveryResult(False, detail=f"{type(e).__name__}: {e}")
+        if ok:
+            return DeliveryResult(True)
+        detail = " ".join(logs.getvalue().split())[-300:] or "channel refused the message"
+        return DeliveryResult(False, detail=detail)
+
+    def _to_console(self, message: Message) -> DeliveryResult:
+        out = self._console or sys.stdout
+        print(f"\n=== ALERT: {message.subject}\n{message.text}\n", file=out, flush=True)
+        return DeliveryResult(True)

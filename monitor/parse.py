@@ -1,0 +1,200 @@
+"""Pure (CPU only): turn a fetched body into Entries. No I/O.
+
+This is the only module that looks at feedparser's ``bozo`` flag; a body that is not a
+feed leaves as a ParseError, a malformed but readable one as a warning.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlsplit
+
+import feedparser
+
+from monitor.errors import ParseError
+from monitor.models import Entry
+from monitor.normalise import squash
+
+log = logging.getLogger(__name__)
+
+MAX_ENTRIES = 500
+MAX_TEXT_CHARS = 100_000
+
+# Elements that start a new line of text; everything else is inline.
+_BLOCK_TAGS = frozenset(
+    {
+        *("address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt"),
+        *("figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header"),
+        *("hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th"),
+        *("tr", "ul"),
+    }
+)
+_SKIP_TAGS = frozenset({"script", "style", "template"})
+# Headers that describe the wire, not the decoded body we hand to feedparser.
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Strip tags and unescape entities; one line per paragraph, spaces squashed."""
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    extractor.close()
+    lines = (squash(line) for line in "".join(extractor.parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def entry_key(guid: str | None, link: str | None, title: str, text: str) -> str:
+    """Stable per-feed key: the guid, else the link, else a hash of title and text."""
+    if guid and guid.strip():
+        return guid.strip()
+    if link and link.strip():
+        return link.strip()
+    digest = hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+    return f"sha256:{digest}"
+
+
+def parse_feed(
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str] | None = None,
+    *,
+    max_entries: int = MAX_ENTRIES,
+) -> list[Entry]:
+    """Parse an RSS/Atom/RDF body fetched from ``url`` into at most ``max_entries`` Entries."""
+    if not body.strip():
+        raise ParseError(url, "empty body")
+    response_headers = {
+        k.lower(): v for k, v in (headers or {}).items() if k.lower() not in _WIRE_HEADERS
+    }
+    # Without a content-type feedparser flags every feed bozo ("no Content-type specified");
+    # application/xml makes it trust the XML declaration for the charset (RFC 7303 §3.2).
+    response_headers.setdefault("content-type", "application/xml")
+    # content-location is the base for relative links *and* relative guids: always pass the
+    # same URL for a feed or its keys change (libraries.md §2).
+    response_headers["content-location"] = url
+    # A BytesIO, never the bytes or a str: feedparser opens strings as URLs or local paths.
+    parsed = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=response_headers,
+        sanitize_html=True,
+        resolve_relative_uris=True,
+    )
+    raw_entries: list[Any] = list(parsed.get("entries") or [])
+    version = parsed.get("version") or ""
+    if parsed.get("bozo"):
+        error = parsed.get("bozo_exception")
+        if not raw_entries and not version:
+            raise ParseError(url, f"not a feed: {error}")
+        log.warning("feed malformed but readable url=%s error=%s", url, error)
+    if not raw_entries:
+        if not version:
+            raise ParseError(url, "not a feed: no recognised format and no entries")
+        return []
+    if len(raw_entries) > max_entries:
+        log.info("feed truncated url=%s entries=%d kept=%d", url, len(raw_entries), max_entries)
+        raw_entries = raw_entries[:max_entries]
+    return _convert_all(url, raw_entries)
+
+
+def _convert_all(url: str, raw_entries: list[Any]) -> list[Entry]:
+    entries: list[Entry] = []
+    last_error: Exception | None = None
+    for index, raw in enumerate(raw_entries):
+        try:
+            entries.append(_to_entry(raw))
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
+            # One odd entry must not cost the feed its other entries.
+            log.warning("entry skipped url=%s index=%d error=%r", url, index, e)
+            last_error = e
+    if not entries:
+        raise ParseError(url, f"no readable entries: {last_error!r}")
+    return entries
+
+
+def _get(raw: Any, name: str) -> Any:
+    # dict.get, not FeedParserDict.get: its key aliases emit DeprecationWarnings (e.g.
+    # "updated_parsed" falling back to "published_parsed", feedparser issue 310).
+    return dict.get(raw, name) if isinstance(raw, dict) else None
+
+
+def _to_entry(raw: Any) -> Entry:
+    title = _detail_text(_get(raw, "title_detail"), _get(raw, "title"))
+    candidates = [_detail_text(c, _get(c, "value")) for c in _get(raw, "content") or []]
+    candidates.append(_detail_text(_get(raw, "summary_detail"), _get(raw, "summary")))
+    text = max(candidates, key=len)[:MAX_TEXT_CHARS]
+    link = _web_link(_get(raw, "link"))
+    guid = _get(raw, "id")
+    return Entry(
+        key=entry_key(guid if isinstance(guid, str) else None, link, title, text),
+        title=title,
+        text=text,
+        link=link,
+        published=_published(raw),
+    )
+
+
+def _detail_text(detail: Any, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        return ""
+    # Atom type="text" arrives unescaped ("A <b> B" is literal text); only HTML is parsed.
+    kind = _get(detail, "type") or "text/html"
+    if kind == "text/plain":
+        return "\n".join(line for line in (squash(s) for s in value.split("\n")) if line)
+    return html_to_text(value)
+
+
+def _web_link(link: Any) -> str | None:
+    # feedparser copies an Atom id or permalink guid into link (urn:, tag:, javascript:...);
+    # only http(s) is worth storing, fetching or showing to analysts.
+    if not isinstance(link, str):
+        return None
+    link = link.strip()
+    try:
+        scheme = urlsplit(link).scheme
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return None
+    return link if scheme in ("http", "https") else None
+
+
+def _published(raw: Any) -> datetime | None:
+    # feedparser normalises every date it understands to a UTC struct_time.
+    for field in ("published_parsed", "updated_parsed"):
+        parsed = _get(raw, field)
+        if parsed is None:
+            continue
+        try:
+            # timegm, not datetime(*parsed[:6]): it accepts a leap second (tm_sec=60).
+            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+        except (TypeError, ValueError, OverflowError):
+            continue
+    return None
