@@ -35,5 +35,5 @@ def next_retry_at(
     now: datetime, attempts: int, rand: float, *, base: timedelta, cap: timedelta
 ) -> datetime:
     """Delivery retry: base·2^(attempts-1), capped, with full jitter on the upper half."""
-    delay = min(base * (2 ** max(attempts - 1, 0)), cap)
+    delay: timedelta = min(base * (2 ** max(attempts - 1, 0)), cap)
     return now + delay / 2 + (delay / 2) * rand

@@ -84,6 +84,11 @@ def _compile(forms: Iterable[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){_AR_PREFIX}({_alternation(forms)})(?!\w)")
 
 
+def _better(new: Meeting, old: Meeting) -> bool:
+    """A sentence that states its date beats one dated only by publication."""
+    return new.date_source is DateSource.TEXT and old.date_source is not DateSource.TEXT
+
+
 @dataclass(frozen=True, slots=True)
 class _Hit:
     start: int
@@ -116,7 +121,9 @@ class Matcher:
 
     def match(self, title: str, text: str, published: date | None) -> list[Meeting]:
         """Every meeting the item reports, one per (official, country, kind, date)."""
-        body = f"{title}\n{text}" if title and not text.startswith(title) else text or title
+        # The body comes first: its sentences carry dates and names a headline leaves out,
+        # so a headline only adds meetings the body does not state.
+        body = text if not title or text.startswith(title) else f"{text}\n{title}"
         folded_body = fold(body)
         named_here = {
             oid for m in self._name_re.finditer(folded_body) for oid in self._names[m.group(1)]
@@ -128,7 +135,9 @@ class Matcher:
                 continue
             for meeting in self._match_sentence(sentence, published, named_here, folded_body):
                 key = (*meeting.pair, meeting.date)
-                found.setdefault(key, meeting)
+                known = found.get(key)
+                if known is None or _better(meeting, known):
+                    found[key] = meeting
         return list(found.values())
 
     def _match_sentence(

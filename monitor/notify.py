@@ -44,7 +44,8 @@ def redacted(url: str) -> str:
         return url
     obj = apprise.Apprise()
     if obj.add(url):
-        return str(next(iter(obj)).url(privacy=True))
+        plugin: Any = next(iter(obj))
+        return str(plugin.url(privacy=True))
     return url.split(":", 1)[0] + "://…"
 
 
@@ -97,7 +98,7 @@ class Notifier:
         title = (
             html.escape(message.subject) if fmt == apprise.NotifyFormat.HTML else message.subject
         )
-        with apprise.LogCapture(level=apprise.logging.WARNING) as logs:
+        with apprise.LogCapture(level=logging.WARNING) as logs:  # type: ignore[no-untyped-call]
             try:
                 ok = await asyncio.wait_for(
                     obj.async_notify(body=body, title=title, body_format=fmt), SEND_TIMEOUT

@@ -123,7 +123,7 @@ class Store:
     ) -> list[FeedState]:
         """Lease up to ``limit`` due feeds to ``owner``; a lease past its time is free again."""
         due = (
-            select(FeedRow.id)
+            select(col(FeedRow.id))
             .where(
                 col(FeedRow.active),
                 col(FeedRow.next_poll_at) <= now,
@@ -207,7 +207,7 @@ class Store:
             _insert(self.engine, ItemRow)
             .values(values)
             .on_conflict_do_nothing(index_elements=["feed_id", "key"])
-            .returning(ItemRow.id, ItemRow.key)
+            .returning(col(ItemRow.id), col(ItemRow.key))
         )
         with self._guard("add items"), self._session() as s:
             new = [(item_id, by_key[key]) for item_id, key in s.execute(stmt)]
@@ -258,11 +258,11 @@ class Store:
                 _insert(self.engine, EventRow)
                 .values(**_event_values(meeting, now))
                 .on_conflict_do_nothing(index_elements=["key"])
-                .returning(EventRow.id)
+                .returning(col(EventRow.id))
             ).scalar()
             if inserted is None:  # another instance stored the same key first
                 existing = s.execute(
-                    select(EventRow.id).where(col(EventRow.key) == event_key(meeting))
+                    select(col(EventRow.id)).where(col(EventRow.key) == event_key(meeting))
                 ).scalar_one()
                 self._attach(s, existing, item_id, meeting, now)
                 s.commit()
@@ -322,7 +322,7 @@ class Store:
 
     def _event(self, s: Session, row: EventRow) -> Event:
         sources = s.execute(
-            select(FeedRow.name, ItemRow.title, ItemRow.link, ItemRow.published)
+            select(col(FeedRow.name), col(ItemRow.title), col(ItemRow.link), col(ItemRow.published))
             .select_from(EventSourceRow)
             .join(ItemRow, col(ItemRow.id) == col(EventSourceRow.item_id))
             .join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
@@ -343,7 +343,7 @@ class Store:
         self, now: datetime, limit: int, owner: str, lease: timedelta
     ) -> list[Claimed]:
         due = (
-            select(DeliveryRow.id)
+            select(col(DeliveryRow.id))
             .where(
                 col(DeliveryRow.status) == DeliveryStatus.PENDING.value,
                 col(DeliveryRow.next_attempt_at) <= now,
@@ -359,11 +359,11 @@ class Store:
             .where(col(DeliveryRow.id).in_(due))
             .values(lease_owner=owner, lease_until=now + lease)
             .returning(
-                DeliveryRow.id,
-                DeliveryRow.event_id,
-                DeliveryRow.subscriber,
-                DeliveryRow.channel,
-                DeliveryRow.attempts,
+                col(DeliveryRow.id),
+                col(DeliveryRow.event_id),
+                col(DeliveryRow.subscriber),
+                col(DeliveryRow.channel),
+                col(DeliveryRow.attempts),
             )
         )
         with self._guard("claim deliveries"), self._session() as s:
@@ -410,7 +410,7 @@ class Store:
 
         with self._guard("count deliveries"), self._session() as s:
             rows = s.execute(
-                select(DeliveryRow.status, func.count()).group_by(col(DeliveryRow.status))
+                select(col(DeliveryRow.status), func.count()).group_by(col(DeliveryRow.status))
             ).all()
             return {status: n for status, n in rows}
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -150,7 +150,7 @@ class SmtpSink:
         return f"mailto://127.0.0.1:{self.port}?mode=insecure&from=monitor@example.org&to={to}"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.original_content))
+        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
         return "250 OK"
 
 
@@ -165,12 +165,12 @@ def serve_smtp() -> Iterator[SmtpSink]:
         controller.stop()
 
 
-def body_text(msg: Message) -> str:
-    """All text parts of an email, decoded."""
+def body_text(msg: Message, subtype: str | None = None) -> str:
+    """The text parts of an email (only text/<subtype> when given), decoded."""
     parts = msg.walk() if msg.is_multipart() else [msg]
     out = []
     for part in parts:
-        if part.get_content_maintype() == "text":
+        if part.get_content_maintype() == "text" and subtype in (None, part.get_content_subtype()):
             payload = part.get_payload(decode=True)
             assert isinstance(payload, bytes)
             out.append(payload.decode(part.get_content_charset() or "utf-8"))

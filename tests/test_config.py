@@ -27,7 +27,7 @@ BAD_WATCHLISTS = [
         WATCHLIST.replace(
             "    role: Minister of Defence\n", "    role: Minister of Defence\n    rank: general\n"
         ),
-        7,
+        6,
         "officials[0].rank",
         "unknown key",
         id="unknown-key",

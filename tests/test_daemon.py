@@ -40,7 +40,8 @@ MEETING = FeedItem(
     "pk-1",
     "Defence Minister receives Pakistani ambassador",
     "Syria's Defence Minister Murhaf Abu Qasra received the Ambassador of Pakistan, Air Marshal "
-    "Saeed Afzal, on 25 November to discuss training <cooperation> & air defence.",
+    "Saeed Afzal, on 25 November to discuss training &lt;script&gt;alert(1)&lt;/script&gt; "
+    "&amp; air defence.",
     PUBLISHED,
 )
 
@@ -134,8 +135,9 @@ def test_one_alert_per_meeting_across_polls_and_restarts(world) -> None:
     assert "2025-11-25" in mail["Subject"]
     text = body_text(mail)
     assert "received the Ambassador of Pakistan" in text
-    assert "&lt;cooperation&gt;" in text, "feed text is escaped in the HTML email"
-    assert "<cooperation>" not in text
+    html = body_text(mail, "html")
+    assert "training &lt;script&gt;alert(1)" in html, "feed text is escaped in the HTML email"
+    assert "<script>" not in html
     post = hook.posts[0]
     assert "Pakistan" in post["title"] and "Evidence" in post["message"]
 
@@ -175,5 +177,5 @@ def test_daemon_refuses_bad_watchlist(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     path = tmp_path / "watchlists" / "syria.yaml"
-    assert f"{path}:7: officials[0].rank: unknown key" in proc.stderr
+    assert f"{path}:6: officials[0].rank: unknown key" in proc.stderr
     assert not (tmp_path / "var").exists(), "nothing is created before the config is valid"
