@@ -84,7 +84,14 @@ async def run(config_path: Path, config: Config) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     ticks = Ticks()
-    ticks.every("poll", config.poll.tick, lambda: poll_due(deps))
+
+    async def poll_then_send() -> None:
+        # new events go out now rather than at the next outbox tick; leases keep the two
+        # ticks from sending the same delivery twice
+        if (await poll_due(deps)).new_events:
+            await drain_outbox(deps)
+
+    ticks.every("poll", config.poll.tick, poll_then_send)
     ticks.every("outbox", config.delivery.tick, lambda: drain_outbox(deps))
 
     async def reload() -> None:

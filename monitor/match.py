@@ -160,7 +160,9 @@ class Matcher:
             place = self._counterpart(official, places, trigger.end())
             if place is None:
                 continue
-            counterpart = self._counterpart_words(sentence, folded, index, trigger.end(), place)
+            counterpart = self._counterpart_words(
+                sentence, folded, index, max(trigger.end(), ohit.end), place
+            )
             yield Meeting(
                 official_id=official.id,
                 official_name=official.name,
@@ -224,17 +226,48 @@ class Matcher:
 
     @staticmethod
     def _counterpart_words(
-        sentence: str, folded: str, index: list[int], after: int, place: _Hit
+        sentence: str, folded: str, index: list[int], bound: int, place: _Hit
     ) -> str:
-        """The phrase naming the counterpart: from the meeting phrase to the next comma."""
-        start = after if place.start >= after else place.start
+        """The phrase naming the counterpart around its country: a few words before it
+        (Arabic heads come first: سفير باكستان; English ones may too: Ambassador of
+        Pakistan), the words after it up to a comma or a clause connector."""
+        lo = bound if bound <= place.start else 0
+        lo = max(lo, *(folded.rfind(sep, lo, place.start) + 1 for sep in (",", "،", ";")))
+        head = folded[lo : place.start].split()
+        arabic = any("\u0600" <= c <= "\u06ff" for c in folded[place.start : place.end])
+        head = head[-(1 if arabic else 5) :]
+        for i, word in enumerate(head):
+            if word in _HEAD_STOPS:
+                head = head[i + 1 :]
+        start = place.start - len(" ".join(head)) - (1 if head else 0)
         stop = len(folded)
-        for sep in (",", ";", "،", " to discuss", " on ", " in "):
-            pos = folded.find(sep, max(place.end, start))
+        for sep in _TAIL_STOPS:
+            pos = folded.find(sep, place.end)
             if pos != -1:
                 stop = min(stop, pos)
-        words = sentence[
-            index[start] : index[stop - 1] + 1 if stop > start else index[place.end - 1] + 1
-        ]
-        words = re.sub(r"^\s*(?:with|the)\s+", "", words.strip(" .")).strip()
-        return " ".join(words.split()[:14])
+        start = max(start, 0)
+        words = sentence[index[start] : index[max(stop, place.end) - 1] + 1].strip(" .")
+        words = re.sub(r"^(?:with|the|a|an)\s+", "", words, flags=re.IGNORECASE)
+        return " ".join(words.split()[:12])
+
+
+_HEAD_STOPS = {"in", "at", "on", "with", "في", "مع", "a", "à", "en", "avec", "today", "اليوم"}
+_TAIL_STOPS = (
+    ",",
+    ";",
+    "،",
+    " to ",
+    " on ",
+    " in ",
+    " at ",
+    " and ",
+    " who ",
+    " for ",
+    " في ",
+    " و",
+    " لبحث",
+    " a ",
+    " pour ",
+    " le ",
+    " et ",
+)
