@@ -8,9 +8,11 @@ import json
 import logging
 import sys
 from dataclasses import asdict
+from datetime import date
+from pathlib import Path
 
-from monitor import __version__, app, db
-from monitor.config import Config, config_path, load_config
+from monitor import __version__, app, db, tools
+from monitor.config import Config, config_path, load_config, load_watchlist
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import configure
 from monitor.notify import validate_channels
@@ -49,6 +51,18 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, default=20)
     ev.add_argument("--format", choices=["text", "json"], default="text")
     sub.add_parser("feeds", help="each feed's state: last success, errors, next poll")
+    mp = sub.add_parser(
+        "match", help="print the meetings found in one article (title on the first line)"
+    )
+    mp.add_argument("file", help="a text file, or - for standard input")
+    mp.add_argument("--published", type=date.fromisoformat, help="publication date YYYY-MM-DD")
+    mp.add_argument("--lang", help="language hint (en, ar, fr…); the script usually tells")
+    mp.add_argument("--json", action="store_true")
+    mp.add_argument("--watchlist", type=Path, help="use this watchlist, not the config's")
+    evp = sub.add_parser("eval", help="measure detection on a labelled corpus (JSONL)")
+    evp.add_argument("--watchlist", type=Path, required=True)
+    evp.add_argument("--corpus", type=Path, required=True)
+    evp.add_argument("--json", action="store_true")
     dbp = sub.add_parser("db", help="database maintenance")
     dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     dbsub.add_parser("upgrade", help="apply schema migrations")
@@ -60,7 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     configure(args.log_level, json_lines=args.log_json)
     path = config_path(args.config)
     try:
+        if args.command == "eval":
+            return tools.run_eval(args.watchlist, args.corpus, args.json)
+        if args.command == "match" and args.watchlist:
+            return tools.run_match(
+                [load_watchlist(args.watchlist)], args.file, args.published, args.json
+            )
         config = load_config(path)
+        if args.command == "match":
+            return tools.run_match(list(config.watchlists), args.file, args.published, args.json)
         if args.command == "check-config":
             return _check(config)
         if args.command == "run":
