@@ -42,8 +42,27 @@ _MONTH_DAY = re.compile(
     rf"(?<!\w)({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?(?!\w)"
 )
 _ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
-_TODAY = re.compile(r"(?<!\w)(today|this morning|this evening|tonight|aujourd'hui|اليوم)(?!\w)")
-_YESTERDAY = re.compile(r"(?<!\w)(yesterday|last night|hier|امس)(?!\w)")
+_WEEKDAYS: dict[str, int] = {}
+for _num, _names in enumerate(
+    [
+        "monday lundi الاثنين اثنين",
+        "tuesday mardi الثلاثاء",
+        "wednesday mercredi الاربعاء",
+        "thursday jeudi الخميس",
+        "friday vendredi الجمعه",
+        "saturday samedi السبت",
+        "sunday dimanche الاحد",
+    ]
+):
+    for _w in _names.split():
+        _WEEKDAYS[fold(_w)] = _num
+_WEEKDAY = re.compile(
+    r"(?<!\w)(?:[وفب]?)(" + "|".join(sorted(_WEEKDAYS, key=len, reverse=True)) + r")(?!\w)"
+)
+_TODAY = re.compile(
+    r"(?<!\w)(today|this morning|this evening|tonight|aujourd'hui|اليوم|bugun|сегодня)(?!\w)"
+)
+_YESTERDAY = re.compile(r"(?<!\w)(yesterday|last night|hier|امس|dun|вчера)(?!\w)")
 
 
 def _nearest_year(day: int, month: int, published: date) -> date | None:
@@ -84,4 +103,8 @@ def find_date(sentence: str, published: date | None) -> date | None:
             return published - timedelta(days=1)
         if _TODAY.search(text):
             return published
+        if m := _WEEKDAY.search(text):
+            # news reports the past: the latest such weekday on or before publication
+            back = (published.weekday() - _WEEKDAYS[m.group(1)]) % 7
+            return published - timedelta(days=back)
     return None

@@ -1,273 +1,395 @@
 """Pure: find meetings of watched officials in an item's text. No I/O.
 
-Matcher v0: within one sentence, a watched official (by name, alias, or by title when the
-official's country or name is in the article), a meeting phrase, and a foreign country or
-organisation from the gazetteer that the watchlist watches. The sentence is the evidence.
+For each sentence (the body first, then the headline):
+
+1. mentions: watched officials by name or alias; by title when a country qualifies it
+   ("Syria's Defence Minister", "وزير الدفاع السوري", "ministre syrien de la Défense") or the
+   article names one official holding it; "he"/"the minister" for the last official named;
+2. cues: a meeting, call, visit or future phrase must be present;
+3. parties: the watched officials, and countries that stand next to a party noun
+   ("the Jordanian ambassador", "a delegation from Russia") or right after the meeting phrase;
+   a country that is only a topic ("to discuss the situation in Lebanon") is no party;
+4. one event per pair of parties from different countries with a watched official on one
+   side (two watched officials meeting is one event, a trilateral one event per pair).
+
+Each event carries the sentence, the spans that made it, and how its date was found.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from monitor.dates import find_date
 from monitor.gazetteer import Gazetteer
+from monitor.lexicon import Cue, Lexicon, load_lexicon
 from monitor.models import DateSource, EventKind, Meeting, Official, Span, Watchlist
-from monitor.normalise import fold, fold_with_map, squash
+from monitor.normalise import squash
+from monitor.tokens import Hit, PhraseIndex, Token, phrase_tokens, tokenize
 
-# Folded meeting phrases (English, Arabic, French). Folding removed accents and hamza forms.
-_TRIGGERS = [
-    r"met(?: with)?",
-    r"meets(?: with)?",
-    r"meeting with",
-    r"(?:held|holds|hold|holding) talks",
-    r"talks with",
-    r"received",
-    r"receives",
-    r"receiving",
-    r"hosted",
-    r"hosts",
-    r"hosting",
-    r"welcomed",
-    r"welcomes",
-    r"called on",
-    r"calls on",
-    r"discussed with",
-    r"discusses with",
-    r"conferred with",
-    r"(?:tele)?phone (?:call|conversation)",
-    r"spoke by (?:tele)?phone",
-    r"spoke with",
-    r"video call",
-    r"bilateral meeting",
-    r"استقبل",
-    r"يستقبل",
-    r"التقي",
-    r"يلتقي",
-    r"بحث مع",
-    r"يبحث مع",
-    r"اجتمع",
-    r"يجتمع",
-    r"لقاء",
-    r"مباحثات",
-    r"محادثات",
-    r"اتصالا هاتفيا",
-    r"اتصال هاتفي",
-    r"a recu",
-    r"recoit",
-    r"s'est entretenu(?:e)?",
-    r"s'entretient",
-    r"a rencontre",
-    r"rencontre",
-    r"entretien avec",
-    r"a accueilli",
-    r"accueille",
-    r"entretien telephonique",
-]
-_TRIGGER = re.compile(r"(?<!\w)(?:" + "|".join(_TRIGGERS) + r")(?!\w)")
-_CALL = re.compile(
-    r"(?<!\w)(?:phone|telephone|video call|videoconference|هاتف\w*|telephonique)(?!\w)"
-)
-# Sentence ends: Latin and Arabic full stops, question marks, line breaks.
-_SENTENCE = re.compile(r"[^.!?؟\n]+(?:[.!?؟]+|$)", re.MULTILINE)
-# Arabic proclitics (and, so, by, to, like, the) may stick to a name: والأردن, بالاتحاد.
-_AR_PREFIX = r"(?:[وفبلك]?(?:ال)?)"
+PARTY_REACH = 4  # tokens between a country and the party noun it qualifies
+ANAPHOR_REACH = 3  # sentences back that "he" may reach
+FUTURE_REACH = 8  # tokens from "will"/"expected to" to the meeting phrase it puts ahead
+# words that may open a sentence whose subject is an earlier sentence's official
+_CONNECTIVES = {
+    "حيث",
+    "كما",
+    "ثم",
+    "كذلك",
+    "وقد",
+    "قد",
+    "also",
+    "and",
+    "then",
+    "later",
+    "et",
+    "puis",
+    "عقب",
+    "اثر",
+    "خلال",
+}
+_ABBREV = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "gen",
+    "lt",
+    "col",
+    "maj",
+    "capt",
+    "st",
+    "no",
+    "jr",
+    "sr",
+    "u.s",
+    "u.k",
+    "u.n",
+    "adm",
+    "brig",
+    "sgt",
+    "gov",
+    "sen",
+    "rep",
+    "prof",
+    "vs",
+    "etc",
+}
+_BOUNDARY = re.compile(r"(?<=[.!?؟])[\"”’»)]*\s+|\n+")
 
 
-def _alternation(forms: Iterable[str]) -> str:
-    return "|".join(re.escape(f) for f in sorted(set(forms), key=len, reverse=True) if f)
-
-
-def _compile(forms: Iterable[str]) -> re.Pattern[str]:
-    return re.compile(rf"(?<!\w){_AR_PREFIX}({_alternation(forms)})(?!\w)")
-
-
-def _better(new: Meeting, old: Meeting) -> bool:
-    """A sentence that states its date beats one dated only by publication."""
-    return new.date_source is DateSource.TEXT and old.date_source is not DateSource.TEXT
+def split_sentences(text: str) -> list[str]:
+    """Sentences, keeping "U.S. Defense Secretary" and "Lloyd J. Austin" whole."""
+    out: list[str] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        piece = text[start : m.start()]
+        last = piece.rsplit(None, 1)[-1].rstrip(".").lower() if piece.strip() else ""
+        if "\n" not in m.group() and (len(last) == 1 or last in _ABBREV):
+            continue
+        out.append(piece)
+        start = m.end()
+    out.append(text[start:])
+    return [s for s in (squash(p) for p in out) if len(s) >= 12]
 
 
 @dataclass(frozen=True, slots=True)
-class _Hit:
+class _Party:
+    country: str
+    first: int
+    last: int
     start: int
     end: int
-    value: str  # folded surface form
+    official: Official | None = None
+
+
+@dataclass
+class _Article:
+    named: set[str] = field(default_factory=set)
+    recent: list[tuple[int, Official]] = field(default_factory=list)  # (sentence no, official)
+
+
+def _arabic_construct(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
+    """وزير الدفاع → وزير دفاع: the form a title takes before a country (وزير دفاع السعودية)."""
+    if len(tokens) >= 2 and tokens[-1].startswith("ال") and len(tokens[-1]) > 3:
+        return (*tokens[:-1], tokens[-1][2:])
+    return None
 
 
 class Matcher:
     """Compiled watchlists: call ``match`` once per item."""
 
-    def __init__(self, watchlists: Sequence[Watchlist], gazetteer: Gazetteer) -> None:
-        self._watchlists = {w.name: w for w in watchlists}
+    def __init__(
+        self, watchlists: Sequence[Watchlist], gazetteer: Gazetteer, lexicon: Lexicon | None = None
+    ) -> None:
+        self._lex = lexicon or load_lexicon()
+        self._watched = {
+            w.name: (None if w.countries is None else set(w.countries)) for w in watchlists
+        }
         self._officials = {o.id: o for w in watchlists for o in w.officials}
-        self._names: dict[str, set[str]] = {}  # folded name/alias → official ids
-        self._titles: dict[str, set[str]] = {}  # folded title → official ids
+        self._names: PhraseIndex[str] = PhraseIndex(allow_initials=True)
+        self._titles: PhraseIndex[str] = PhraseIndex()
         for o in self._officials.values():
-            for n in (o.name, *o.aliases):
-                self._names.setdefault(fold(n), set()).add(o.id)
-            for t in o.titles:
-                self._titles.setdefault(fold(t), set()).add(o.id)
-        self._places: dict[str, str] = {}
+            for name in (o.name, *o.aliases):
+                self._names.add(phrase_tokens(name), o.id)
+            for title in o.titles:
+                words = phrase_tokens(title)
+                self._titles.add(words, o.id)
+                if (construct := _arabic_construct(words)) is not None:
+                    self._titles.add(construct, o.id)
+        self._places: PhraseIndex[str] = PhraseIndex()
         for form, place in gazetteer.surface_forms():
-            self._places.setdefault(fold(form), place.name)
-        self._country_forms: dict[str, set[str]] = {}  # canonical country → folded forms
-        for form, name in self._places.items():
-            self._country_forms.setdefault(name, set()).add(form)
-        self._name_re = _compile(self._names)
-        self._title_re = _compile(self._titles)
-        self._place_re = _compile(self._places)
+            self._places.add(phrase_tokens(form), place.name)
+
+    # ------------------------------------------------------------------ article
 
     def match(self, title: str, text: str, published: date | None) -> list[Meeting]:
-        """Every meeting the item reports, one per (official, country, kind, date)."""
-        # The body comes first: its sentences carry dates and names a headline leaves out,
-        # so a headline only adds meetings the body does not state.
+        """Every meeting the item reports, one per (official, country, kind) and date."""
         body = text if not title or text.startswith(title) else f"{text}\n{title}"
-        folded_body = fold(body)
-        named_here = {
-            oid for m in self._name_re.finditer(folded_body) for oid in self._names[m.group(1)]
-        }
-        found: dict[tuple[str, str, EventKind, date | None], Meeting] = {}
-        for sm in _SENTENCE.finditer(body):
-            sentence = squash(sm.group(0))
-            if len(sentence) < 12:
-                continue
-            for meeting in self._match_sentence(sentence, published, named_here, folded_body):
-                key = (*meeting.pair, meeting.date)
-                known = found.get(key)
-                if known is None or _better(meeting, known):
-                    found[key] = meeting
-        return list(found.values())
+        sentences = split_sentences(body)
+        article = _Article()
+        tokenised = [tokenize(s) for s in sentences]
+        for toks in tokenised:
+            for hit in self._names.find(toks):
+                article.named.update(hit.values)
+        found: list[Meeting] = []
+        for n, (sentence, toks) in enumerate(zip(sentences, tokenised, strict=True)):
+            for meeting in self._sentence(n, sentence, toks, published, article):
+                _keep(found, meeting)
+        return found
 
-    def _match_sentence(
-        self, sentence: str, published: date | None, named_here: set[str], folded_body: str
+    # ------------------------------------------------------------------ sentence
+
+    def _sentence(
+        self, n: int, sentence: str, toks: list[Token], published: date | None, article: _Article
     ) -> Iterable[Meeting]:
-        folded, index = fold_with_map(sentence)
-        trigger = _TRIGGER.search(folded)
-        if trigger is None:
-            return
+        cues = list(self._lex.cues.find(toks))
+        places = [p for p in self._places.find(toks) if not self._not_a_state(p, toks)]
         on = find_date(sentence, published)
-        officials = self._officials_in(folded, on or published, named_here, folded_body)
-        if not officials:
+        mentions = self._mentions(toks, places, cues, on or published, article)
+        for _, official in mentions:
+            article.recent.append((n, official))
+        kind, trigger = self._kind(cues)
+        if kind is None or trigger is None or any(Cue.CANCEL in c.values for c in cues):
             return
-        places = [
-            _Hit(m.start(1), m.end(1), self._places[m.group(1)])
-            for m in self._place_re.finditer(folded)
-        ]
-        kind = EventKind.CALL if _CALL.search(folded) else EventKind.MEETING
-        for official, ohit in officials:
-            place = self._counterpart(official, places, trigger.end())
-            if place is None:
-                continue
-            counterpart = self._counterpart_words(
-                sentence, folded, index, max(trigger.end(), ohit.end), place
-            )
-            yield Meeting(
-                official_id=official.id,
-                official_name=official.name,
-                official_country=official.country,
-                watchlist=official.watchlist,
-                country=place.value,
-                kind=kind,
-                date=on or published,
-                date_source=DateSource.TEXT
-                if on
-                else (DateSource.PUBLISHED if published else DateSource.UNKNOWN),
-                evidence=sentence,
-                trigger=sentence[index[trigger.start()] : index[trigger.end() - 1] + 1],
-                counterpart=counterpart,
-                spans=(
-                    Span(index[ohit.start], index[ohit.end - 1] + 1, "official"),
-                    Span(index[trigger.start()], index[trigger.end() - 1] + 1, "trigger"),
-                    Span(index[place.start], index[place.end - 1] + 1, "counterpart"),
-                ),
-            )
+        if self._subject_dropped(toks, cues, trigger, mentions):
+            mentions = mentions + self._recent(n, article, mentions)
+        if not mentions:
+            return
+        parties = self._parties(toks, places, cues, mentions, trigger)
+        if kind in (EventKind.VISIT, EventKind.PLANNED) and (
+            len({p.values[0] for p in places if p.first > trigger.last}) >= 3
+        ):
+            return  # a tour of several countries is no identifiable meeting
+        met: set[frozenset[str]] = set()
+        for span, official in mentions:
+            watched = self._watched.get(official.watchlist)
+            for party in parties:
+                sides = frozenset((official.country, party.country))
+                if party.country == official.country or sides in met:
+                    continue  # two watched officials meeting is one event, not two
+                if watched is not None and party.country not in watched:
+                    continue
+                met.add(sides)
+                yield Meeting(
+                    official_id=official.id,
+                    official_name=official.name,
+                    official_country=official.country,
+                    watchlist=official.watchlist,
+                    country=party.country,
+                    kind=kind,
+                    date=on or published,
+                    date_source=DateSource.TEXT
+                    if on
+                    else (DateSource.PUBLISHED if published else DateSource.UNKNOWN),
+                    evidence=sentence,
+                    trigger=sentence[trigger.start : trigger.end],
+                    counterpart=_counterpart_words(sentence, toks, party, cues),
+                    spans=tuple(
+                        s
+                        for s in (
+                            span,
+                            Span(trigger.start, trigger.end, "trigger"),
+                            Span(party.start, party.end, "counterpart"),
+                        )
+                        if s is not None
+                    ),
+                )
 
-    def _officials_in(
-        self, folded: str, on: date | None, named_here: set[str], folded_body: str
-    ) -> list[tuple[Official, _Hit]]:
-        out: dict[str, tuple[Official, _Hit]] = {}
-        for m in self._name_re.finditer(folded):
-            for oid in self._names[m.group(1)]:
-                out.setdefault(oid, (self._officials[oid], _Hit(m.start(1), m.end(1), m.group(1))))
-        for m in self._title_re.finditer(folded):
-            for oid in self._titles[m.group(1)]:
-                official = self._officials[oid]
-                # A bare title names whoever held it: the article must place it in the
-                # official's country (or name the official) and the date must fall in the term.
-                in_context = oid in named_here or self._mentions(folded, official.country)
-                if in_context and official.holds_office(on):
-                    out.setdefault(oid, (official, _Hit(m.start(1), m.end(1), m.group(1))))
+    def _not_a_state(self, place: Hit[str], toks: list[Token]) -> bool:
+        """ "Greek Orthodox", "Armenian Catholic": a church or a people, not a state."""
+        nxt = place.last + 1
+        return nxt < len(toks) and toks[nxt].text in self._lex.not_place_after
+
+    def _kind(self, cues: list[Hit[Cue]]) -> tuple[EventKind | None, Hit[Cue] | None]:
+        def first(cue: Cue) -> Hit[Cue] | None:
+            return next((c for c in cues if cue in c.values), None)
+
+        meeting, visit, call = first(Cue.MEETING), first(Cue.VISIT), first(Cue.CALL)
+        trigger = meeting or visit or call
+        if trigger is None:
+            return None, None
+        if call is not None:
+            return EventKind.CALL, meeting or call
+        if any(
+            Cue.FUTURE in c.values and c.first <= trigger.first <= c.last + FUTURE_REACH
+            for c in cues
+        ):
+            return EventKind.PLANNED, trigger
+        return (EventKind.MEETING if meeting else EventKind.VISIT), trigger
+
+    # ------------------------------------------------------------------ who
+
+    def _mentions(
+        self,
+        toks: list[Token],
+        places: list[Hit[str]],
+        cues: list[Hit[Cue]],
+        on: date | None,
+        article: _Article,
+    ) -> list[tuple[Span | None, Official]]:
+        out: dict[str, tuple[Span | None, Official]] = {}
+        names = list(self._names.find(toks))
+        for hit in names:
+            for oid in hit.values:
+                out.setdefault(oid, (Span(hit.start, hit.end, "official"), self._officials[oid]))
+        # titles are searched with countries taken out, so "ministre syrien de la Défense"
+        # reads as the title "ministre de la Défense" qualified by "syrien"
+        in_place = {i for p in places for i in range(p.first, p.last + 1)}
+        keep = [i for i in range(len(toks)) if i not in in_place]
+        for hit in self._titles.find([toks[i] for i in keep]):
+            first, last = keep[hit.first], keep[hit.last]
+            if any(first - 3 <= h.first <= last + 3 for h in names):
+                continue  # "Defence Minister Rajnath Singh": the name says who
+            country = self._qualifier(toks, places, first, last)
+            official = self._resolve_title(hit.values, country, on, article)
+            if official is not None:
+                out.setdefault(
+                    official.id, (Span(toks[first].start, toks[last].end, "official"), official)
+                )
         return list(out.values())
 
-    def _mentions(self, folded: str, country: str) -> bool:
-        return any(
-            m.group(1) in self._country_forms.get(country, ())
-            for m in self._place_re.finditer(folded)
-        )
+    def _qualifier(
+        self, toks: list[Token], places: list[Hit[str]], first: int, last: int
+    ) -> str | None:
+        glue = self._lex.qualifier_glue
+        for p in places:
+            if first <= p.first and p.last <= last:
+                return p.values[0]
+            before = range(p.last + 1, first)
+            after = range(last + 1, p.first)
+            if p.last < first and len(before) <= 2 and all(toks[i].text in glue for i in before):
+                return p.values[0]
+            if p.first > last and len(after) <= 2 and all(toks[i].text in glue for i in after):
+                return p.values[0]
+        return None
 
-    def _counterpart(self, official: Official, places: list[_Hit], after: int) -> _Hit | None:
-        watched = (
-            self._watchlists[official.watchlist].countries
-            if official.watchlist in self._watchlists
-            else None
-        )
-        candidates = [
-            p
-            for p in places
-            if p.value != official.country and (watched is None or p.value in watched)
-        ]
-        if not candidates:
-            return None
-        # the counterpart usually follows the meeting phrase ("received the Jordanian ...")
-        later = [p for p in candidates if p.start >= after]
-        return (later or candidates)[0]
+    def _resolve_title(
+        self, ids: tuple[str, ...], country: str | None, on: date | None, article: _Article
+    ) -> Official | None:
+        """A title names one official: the holder from the qualifying country on that date,
+        or, with no qualifier, the one holder the article names."""
+        holders = [self._officials[i] for i in ids]
+        if country is not None:
+            holders = [o for o in holders if o.country == country]
+        else:
+            holders = [o for o in holders if o.id in article.named]
+        holders = [o for o in holders if o.holds_office(on)]
+        if len(holders) > 1 and on is None:
+            holders = [o for o in holders if o.until is None]  # an undated text: the incumbent
+        return holders[0] if len(holders) == 1 else None
 
-    @staticmethod
-    def _counterpart_words(
-        sentence: str, folded: str, index: list[int], bound: int, place: _Hit
-    ) -> str:
-        """The phrase naming the counterpart around its country: a few words before it
-        (Arabic heads come first: سفير باكستان; English ones may too: Ambassador of
-        Pakistan), the words after it up to a comma or a clause connector."""
-        lo = bound if bound <= place.start else 0
-        lo = max(lo, *(folded.rfind(sep, lo, place.start) + 1 for sep in (",", "،", ";")))
-        head = folded[lo : place.start].split()
-        arabic = any("\u0600" <= c <= "\u06ff" for c in folded[place.start : place.end])
-        head = head[-(1 if arabic else 5) :]
-        for i, word in enumerate(head):
-            if word in _HEAD_STOPS:
-                head = head[i + 1 :]
-        start = place.start - len(" ".join(head)) - (1 if head else 0)
-        stop = len(folded)
-        for sep in _TAIL_STOPS:
-            pos = folded.find(sep, place.end)
-            if pos != -1:
-                stop = min(stop, pos)
-        start = max(start, 0)
-        words = sentence[index[start] : index[max(stop, place.end) - 1] + 1].strip(" .")
-        words = re.sub(r"^(?:with|the|a|an)\s+", "", words, flags=re.IGNORECASE)
-        return " ".join(words.split()[:12])
+    def _recent(
+        self, n: int, article: _Article, mentions: list[tuple[Span | None, Official]]
+    ) -> list[tuple[Span | None, Official]]:
+        """The official of a recent sentence, as the unnamed subject of this one."""
+        if not article.recent:
+            return []
+        when, official = article.recent[-1]
+        if n - when > ANAPHOR_REACH or any(o.id == official.id for _, o in mentions):
+            return []
+        return [(None, official)]
+
+    def _subject_dropped(
+        self,
+        toks: list[Token],
+        cues: list[Hit[Cue]],
+        trigger: Hit[Cue],
+        mentions: list[tuple[Span | None, Official]],
+    ) -> bool:
+        """ "He also met …", "The Minister hosted …", or an Arabic verb with no subject of its
+        own (حيث التقى بنظيره …): the sentence continues an earlier one's official."""
+        if any(Cue.ANAPHOR in c.values for c in cues):
+            return True
+        named_before = any(s is not None and s.start < trigger.start for s, _ in mentions)
+        lead = [t.text for t in toks[: trigger.first]]
+        return not named_before and all(w in _CONNECTIVES for w in lead)
+
+    # ------------------------------------------------------------------ whom
+
+    def _parties(
+        self,
+        toks: list[Token],
+        places: list[Hit[str]],
+        cues: list[Hit[Cue]],
+        mentions: list[tuple[Span | None, Official]],
+        trigger: Hit[Cue],
+    ) -> list[_Party]:
+        parties = [_Party(o.country, 0, 0, s.start, s.end, o) for s, o in mentions if s is not None]
+        party_nouns = [c for c in cues if Cue.PARTY in c.values]
+        for p in places:
+            near_noun = any(
+                abs(c.first - p.last) <= PARTY_REACH or abs(p.first - c.last) <= PARTY_REACH
+                for c in party_nouns
+            )
+            between = [t.text for t in toks[trigger.last + 1 : p.first]]
+            right_after = 0 < p.first - trigger.last <= 2 and not any(
+                w in self._lex.locative for w in between
+            )
+            visit_to = Cue.VISIT in trigger.values and 0 < p.first - trigger.last <= 3
+            if near_noun or right_after or visit_to:
+                parties.append(_Party(p.values[0], p.first, p.last, p.start, p.end))
+        return parties
 
 
-_HEAD_STOPS = {"in", "at", "on", "with", "في", "مع", "a", "à", "en", "avec", "today", "اليوم"}
-_TAIL_STOPS = (
-    ",",
-    ";",
-    "،",
-    " to ",
-    " on ",
-    " in ",
-    " at ",
-    " and ",
-    " who ",
-    " for ",
-    " في ",
-    " و",
-    " لبحث",
-    " a ",
-    " pour ",
-    " le ",
-    " et ",
-)
+def _keep(found: list[Meeting], new: Meeting) -> None:
+    """One meeting per pair of countries and kind in an article (either side may be named),
+    unless two stated dates set them apart; a stated date wins over a publication date."""
+    sides = frozenset((new.official_country, new.country))
+    for i, old in enumerate(found):
+        if old.kind != new.kind and EventKind.VISIT not in (old.kind, new.kind):
+            continue
+        if frozenset((old.official_country, old.country)) != sides:
+            continue
+        both_stated = DateSource.TEXT == old.date_source == new.date_source
+        if both_stated and old.date and new.date and abs((old.date - new.date).days) > 1:
+            continue
+        if old.kind is EventKind.VISIT and new.kind is not EventKind.VISIT:
+            found[i] = old = new  # a visit in which a meeting is reported is that meeting
+        elif new.kind is EventKind.VISIT and old.kind is not EventKind.VISIT:
+            pass
+        if new.date_source is DateSource.TEXT and old.date_source is not DateSource.TEXT:
+            found[i] = replace(old, date=new.date, date_source=new.date_source)
+        return
+    found.append(new)
+
+
+def _counterpart_words(
+    sentence: str, toks: list[Token], party: _Party, cues: list[Hit[Cue]]
+) -> str:
+    """The words naming the other side: the country, its party noun, and a following name."""
+    if party.official is not None:
+        return sentence[party.start : party.end]
+    first, last = party.first, party.last
+    for c in cues:
+        if Cue.PARTY in c.values and (0 <= first - c.last <= 3 or 0 <= c.first - last <= 3):
+            first, last = min(first, c.first), max(last, c.last)
+    # a following proper name ("Ambassador Sufyan al-Qudah"): capitalised words
+    while last + 1 < len(toks) and last - party.last < 6:
+        word = sentence[toks[last + 1].start : toks[last + 1].end]
+        if not (word[:1].isupper() or word.lower() in ("al", "bin", "ibn", "el")):
+            break
+        last += 1
+    return sentence[toks[first].start : toks[last].end]

@@ -12,8 +12,10 @@ from enum import StrEnum
 
 
 class EventKind(StrEnum):
-    MEETING = "meeting"
-    CALL = "call"
+    MEETING = "meeting"  # in person
+    CALL = "call"  # phone or video
+    PLANNED = "planned"  # announced for the future
+    VISIT = "visit"  # a trip abroad with no identifiable meeting
 
 
 class DateSource(StrEnum):
@@ -58,12 +60,36 @@ class Watchlist:
     countries: tuple[str, ...] | None  # canonical place names; None means all
 
 
+class FeedKind(StrEnum):
+    """What a feed URL serves (monitor.yaml ``kind``)."""
+
+    FEED = "feed"  # RSS, Atom, RDF or JSON Feed, sniffed from the body
+    HTML = "html"  # a listing page; ``selector`` picks the article links
+    TELEGRAM = "telegram"  # a public channel preview, https://t.me/s/<channel>
+    SEARCH = "search"  # a news-search feed; {query} is made from the watchlist officials
+
+
 @dataclass(frozen=True, slots=True)
 class FeedSpec:
     name: str
-    url: str
+    url: str  # as typed in monitor.yaml: the feed's identity (a search feed's URL template)
     interval: timedelta
     lang: str | None = None
+    kind: FeedKind = FeedKind.FEED
+    selector: str | None = None  # kind html: CSS selector for article links
+    older: str | None = None  # kind html: CSS selector for the next older page's link
+    query: str | None = None  # kind search: the query put into ``url``'s {query}
+    failing_after: timedelta | None = None  # admin alert when failing longer than this
+    silent_after: timedelta | None = None  # admin alert when no new item for longer than this
+
+    @property
+    def source_url(self) -> str:
+        """The URL to fetch: ``url``, with a search feed's {query} filled in."""
+        if self.kind is FeedKind.SEARCH and self.query is not None:
+            from urllib.parse import quote_plus
+
+            return self.url.replace("{query}", quote_plus(self.query))
+        return self.url
 
 
 @dataclass(frozen=True, slots=True)

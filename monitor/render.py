@@ -11,7 +11,12 @@ from collections.abc import Sequence
 
 from monitor.models import DateSource, Event, EventKind, Meeting, Message, Source, Span
 
-_VERB = {EventKind.MEETING: "met", EventKind.CALL: "spoke by phone with"}
+_VERB = {
+    EventKind.MEETING: "met",
+    EventKind.CALL: "spoke by phone with",
+    EventKind.PLANNED: "is to meet",
+    EventKind.VISIT: "visited",
+}
 _DATE_HOW = {
     DateSource.TEXT: "stated in the text",
     DateSource.PUBLISHED: "publication date (the text gives none)",

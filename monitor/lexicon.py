@@ -1,0 +1,56 @@
+"""Pure: the meeting vocabulary (monitor/data/lexicon.yaml) compiled into phrase indexes.
+No I/O beyond reading that packaged file once."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib.resources import files
+
+import yaml
+
+from monitor.tokens import PhraseIndex, phrase_tokens
+
+
+class Cue(StrEnum):
+    MEETING = "meeting"
+    CALL = "call"
+    FUTURE = "future"
+    VISIT = "visit"
+    PARTY = "party"
+    NOT_PLACE_AFTER = "not_place_after"
+    ANAPHOR = "anaphor"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    cues: PhraseIndex[Cue]
+    not_place_after: frozenset[str]
+    qualifier_glue: frozenset[str]
+    locative: frozenset[str]
+
+
+def _words(raw: object) -> list[str]:
+    if isinstance(raw, dict):
+        return [str(w) for lang in raw.values() for w in (lang or [])]
+    return [str(w) for w in (raw or [])]  # type: ignore[attr-defined]
+
+
+@functools.cache
+def load_lexicon() -> Lexicon:
+    data = yaml.load(
+        (files("monitor") / "data" / "lexicon.yaml").read_text(encoding="utf-8"),
+        Loader=yaml.CSafeLoader,
+    )
+    cues: PhraseIndex[Cue] = PhraseIndex()
+    for cue in Cue:
+        if cue is Cue.NOT_PLACE_AFTER:
+            continue
+        for phrase in _words(data[str(cue)]):
+            cues.add(phrase_tokens(phrase), cue)
+    not_after = frozenset(t for p in _words(data["not_place_after"]) for t in phrase_tokens(p))
+    glue = frozenset(t for p in _words(data["qualifier_glue"]) for t in phrase_tokens(p))
+    locative = frozenset(t for p in _words(data["locative"]) for t in phrase_tokens(p))
+    return Lexicon(cues, not_after, glue, locative)

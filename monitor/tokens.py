@@ -1,0 +1,132 @@
+"""Pure: word tokens with offsets, transliteration skeletons, and a phrase index that finds
+multi-word names in token streams. No I/O.
+
+Matching on tokens rather than characters makes the awkward cases simple: hyphens and spaces
+are the same ("Yunus-Bek"), a middle initial may sit inside a name ("Lloyd J. Austin"),
+Arabic proclitics may stick to a word (والأردن, بالاتحاد), and Latin spellings of one Arabic
+name fold to one skeleton (Abu Qasra, Abou Kasra, Abū Qaṣrah).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from monitor.normalise import fold_with_map
+
+T = TypeVar("T")
+
+_WORD = re.compile(r"\w+")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+# و ف ب ل ك and the article ال, in the orders they stack: وبال، فلل، كال …
+_PROCLITIC = re.compile(r"^(?:[وف]?(?:[بلك]|ال|لل|بال|كال)?|[وف])(?=..)")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str  # folded and skeletonised
+    start: int  # offsets into the original (unfolded) string
+    end: int
+
+
+def skeleton(word: str) -> str:
+    """Fold Latin transliteration variants of one folded word: abou→abu, ou→u, k→q,
+    a final h after a vowel dropped, doubled letters single, el→al."""
+    if not word.isascii() or word.isdigit():
+        return word
+    if word in ("el", "al", "ul"):
+        return "al"
+    w = word.replace("abou", "abu").replace("ou", "u").replace("k", "q").replace("ph", "f")
+    w = re.sub(r"(.)\1+", r"\1", w)
+    if len(w) > 3 and w.endswith("h") and w[-2] in "aeiou":
+        w = w[:-1]
+    return w
+
+
+def tokenize(text: str) -> list[Token]:
+    """Word tokens of ``text`` with offsets into it; apostrophes and hyphens split words."""
+    folded, index = fold_with_map(text)
+    out = []
+    for m in _WORD.finditer(folded):
+        start = index[m.start()] if m.start() < len(index) else len(text)
+        end = index[m.end() - 1] + 1 if m.end() - 1 < len(index) else len(text)
+        out.append(Token(skeleton(m.group()), start, end))
+    return out
+
+
+def phrase_tokens(phrase: str) -> tuple[str, ...]:
+    """The token texts of a name, title or trigger as the index stores them."""
+    return tuple(t.text for t in tokenize(phrase))
+
+
+def strip_proclitic(word: str) -> str | None:
+    """An Arabic word without its leading و ف ب ل ك ال, or None when nothing sticks to it."""
+    if not _ARABIC.match(word):
+        return None
+    bare = _PROCLITIC.sub("", word, count=1)
+    return bare if bare != word and len(bare) >= 2 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit(Generic[T]):
+    first: int  # token index of the first word
+    last: int  # token index of the last word (inclusive)
+    start: int  # character offsets into the original text
+    end: int
+    values: tuple[T, ...]
+
+
+class PhraseIndex(Generic[T]):
+    """Multi-word phrases → values, found longest-first in a token stream."""
+
+    def __init__(self, allow_initials: bool = False) -> None:
+        self._root: dict[str, object] = {}
+        self._allow_initials = allow_initials
+        self.size = 0
+
+    def add(self, phrase: Iterable[str], value: T) -> None:
+        node = self._root
+        words = tuple(phrase)
+        if not words:
+            return
+        for w in words:
+            node = node.setdefault(w, {})  # type: ignore[assignment]
+        values: list[T] = node.setdefault("", [])  # type: ignore[assignment]
+        if value not in values:
+            values.append(value)
+            self.size += 1
+
+    def _step(self, node: dict[str, object], word: str) -> dict[str, object] | None:
+        child = node.get(word)
+        if child is None and (bare := strip_proclitic(word)) is not None:
+            child = node.get(bare)
+        return child  # type: ignore[return-value]
+
+    def find(self, tokens: list[Token]) -> Iterator[Hit[T]]:
+        """Non-overlapping hits, each the longest phrase starting at its first token."""
+        i = 0
+        n = len(tokens)
+        while i < n:
+            best: tuple[int, list[T]] | None = None
+            node: dict[str, object] | None = self._step(self._root, tokens[i].text)
+            j = i
+            while node is not None:
+                if "" in node:
+                    best = (j, node[""])  # type: ignore[assignment]
+                j += 1
+                if j >= n:
+                    break
+                nxt = self._step(node, tokens[j].text)
+                if nxt is None and self._allow_initials and len(tokens[j].text) == 1 and j + 1 < n:
+                    # a middle initial inside a name: "Lloyd J. Austin"
+                    nxt = self._step(node, tokens[j + 1].text)
+                    j += nxt is not None
+                node = nxt
+            if best is None:
+                i += 1
+                continue
+            last, values = best
+            yield Hit(i, last, tokens[i].start, tokens[last].end, tuple(values))
+            i = last + 1
