@@ -59,6 +59,11 @@ for _num, _names in enumerate(
 _WEEKDAY = re.compile(
     r"(?<!\w)(?:[وفب]?)(" + "|".join(sorted(_WEEKDAYS, key=len, reverse=True)) + r")(?!\w)"
 )
+_SAID = re.compile(
+    r"(?<!\w)(said|says|announced|told \w+|stated|قال|قالت|اعلن|اعلنت|a declare|a annonce)"
+    r"(?: on)?\s*$"
+)
+_NEXT = re.compile(r"(?<!\w)(next|coming|prochain|المقبل|القادم)(?!\w)")
 _TODAY = re.compile(
     r"(?<!\w)(today|this morning|this evening|tonight|aujourd'hui|اليوم|bugun|сегодня)(?!\w)"
 )
@@ -103,8 +108,13 @@ def find_date(sentence: str, published: date | None) -> date | None:
             return published - timedelta(days=1)
         if _TODAY.search(text):
             return published
-        if m := _WEEKDAY.search(text):
+        m = _WEEKDAY.search(text)
+        if m and _SAID.search(text[max(0, m.start() - 24) : m.start()]):
+            m = None  # "said Friday": the day of the announcement, not of the meeting
+        if m:
+            day = _WEEKDAYS[m.group(1)]
+            if _NEXT.search(text[max(0, m.start() - 12) : m.end() + 12]):
+                return published + timedelta(days=(day - published.weekday() - 1) % 7 + 1)
             # news reports the past: the latest such weekday on or before publication
-            back = (published.weekday() - _WEEKDAYS[m.group(1)]) % 7
-            return published - timedelta(days=back)
+            return published - timedelta(days=(published.weekday() - day) % 7)
     return None

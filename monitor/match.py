@@ -32,6 +32,8 @@ from monitor.tokens import Hit, PhraseIndex, Token, phrase_tokens, tokenize
 PARTY_REACH = 4  # tokens between a country and the party noun it qualifies
 ANAPHOR_REACH = 3  # sentences back that "he" may reach
 FUTURE_REACH = 8  # tokens from "will"/"expected to" to the meeting phrase it puts ahead
+_PUNCT = re.compile(r"[,;:()\[\]،؛]")
+_WITH = {"with", "مع", "avec", "by", "بنظيره", "نظيره", "counterpart", "homologue"}
 # words that may open a sentence whose subject is an earlier sentence's official
 _CONNECTIVES = {
     "حيث",
@@ -108,7 +110,8 @@ class _Party:
 @dataclass
 class _Article:
     named: set[str] = field(default_factory=set)
-    recent: list[tuple[int, Official]] = field(default_factory=list)  # (sentence no, official)
+    recent: list[tuple[int, Official]] = field(default_factory=list)  # (sentence no, subject)
+    protagonist: Official | None = None  # the official the article names most
 
 
 def _arabic_construct(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -151,9 +154,14 @@ class Matcher:
         sentences = split_sentences(body)
         article = _Article()
         tokenised = [tokenize(s) for s in sentences]
+        counts: dict[str, int] = {}
         for toks in tokenised:
             for hit in self._names.find(toks):
                 article.named.update(hit.values)
+                for oid in hit.values:
+                    counts[oid] = counts.get(oid, 0) + 1
+        if counts:
+            article.protagonist = self._officials[max(counts, key=lambda k: counts[k])]
         found: list[Meeting] = []
         for n, (sentence, toks) in enumerate(zip(sentences, tokenised, strict=True)):
             for meeting in self._sentence(n, sentence, toks, published, article):
@@ -168,14 +176,41 @@ class Matcher:
         cues = list(self._lex.cues.find(toks))
         places = [p for p in self._places.find(toks) if not self._not_a_state(p, toks)]
         on = find_date(sentence, published)
-        mentions = self._mentions(toks, places, cues, on or published, article)
-        for _, official in mentions:
-            article.recent.append((n, official))
+        mentions = self._mentions(sentence, toks, places, cues, on or published, article)
+        if mentions:
+            article.recent.append((n, mentions[0][1]))  # the first named is usually the subject
         kind, trigger = self._kind(cues)
         if kind is None or trigger is None or any(Cue.CANCEL in c.values for c in cues):
             return
+        if on is not None and published is not None and on > published:
+            kind = EventKind.PLANNED  # "during the meeting next Wednesday"
         if self._subject_dropped(toks, cues, trigger, mentions):
             mentions = mentions + self._recent(n, article, mentions)
+        found = list(
+            self._events(sentence, toks, places, cues, mentions, trigger, kind, on, published)
+        )
+        if not found and (recent := self._recent(n, article, mentions)):
+            # "The visit included a meeting with the Russian Defence Minister": the sentence
+            # names only the other side; its subject is the official of the sentences before
+            found = list(
+                self._events(
+                    sentence, toks, places, cues, mentions + recent, trigger, kind, on, published
+                )
+            )
+        yield from found
+
+    def _events(
+        self,
+        sentence: str,
+        toks: list[Token],
+        places: list[Hit[str]],
+        cues: list[Hit[Cue]],
+        mentions: list[tuple[Span | None, Official]],
+        trigger: Hit[Cue],
+        kind: EventKind,
+        on: date | None,
+        published: date | None,
+    ) -> Iterable[Meeting]:
         if not mentions:
             return
         parties = self._parties(toks, places, cues, mentions, trigger)
@@ -233,9 +268,11 @@ class Matcher:
             return None, None
         if call is not None:
             return EventKind.CALL, meeting or call
+        acts = [c for c in cues if Cue.MEETING in c.values or Cue.VISIT in c.values]
         if any(
-            Cue.FUTURE in c.values and c.first <= trigger.first <= c.last + FUTURE_REACH
-            for c in cues
+            Cue.FUTURE in f.values and f.first <= a.first <= f.last + FUTURE_REACH
+            for f in cues
+            for a in acts
         ):
             return EventKind.PLANNED, trigger
         return (EventKind.MEETING if meeting else EventKind.VISIT), trigger
@@ -244,6 +281,7 @@ class Matcher:
 
     def _mentions(
         self,
+        sentence: str,
         toks: list[Token],
         places: list[Hit[str]],
         cues: list[Hit[Cue]],
@@ -263,7 +301,7 @@ class Matcher:
             first, last = keep[hit.first], keep[hit.last]
             if any(first - 3 <= h.first <= last + 3 for h in names):
                 continue  # "Defence Minister Rajnath Singh": the name says who
-            country = self._qualifier(toks, places, first, last)
+            country = self._qualifier(sentence, toks, places, first, last)
             official = self._resolve_title(hit.values, country, on, article)
             if official is not None:
                 out.setdefault(
@@ -272,18 +310,31 @@ class Matcher:
         return list(out.values())
 
     def _qualifier(
-        self, toks: list[Token], places: list[Hit[str]], first: int, last: int
+        self, sentence: str, toks: list[Token], places: list[Hit[str]], first: int, last: int
     ) -> str | None:
+        """The country a title belongs to: inside it ("ministre syrien de la Défense"), just
+        before it ("Syria's Defence Minister", "the Saudi Defence Minister"), or just after it
+        ("Minister of Defence of Jordan", "وزير الدفاع السوري"); never across punctuation."""
         glue = self._lex.qualifier_glue
         for p in places:
             if first <= p.first and p.last <= last:
                 return p.values[0]
-            before = range(p.last + 1, first)
-            after = range(last + 1, p.first)
-            if p.last < first and len(before) <= 2 and all(toks[i].text in glue for i in before):
-                return p.values[0]
-            if p.first > last and len(after) <= 2 and all(toks[i].text in glue for i in after):
-                return p.values[0]
+            if p.last < first:
+                between, gap = range(p.last + 1, first), sentence[p.end : toks[first].start]
+                if (
+                    len(between) <= 1
+                    and all(toks[i].text == "s" for i in between)
+                    and not _PUNCT.search(gap.replace("'", "").replace("’", ""))
+                ):
+                    return p.values[0]
+            elif p.first > last:
+                between, gap = range(last + 1, p.first), sentence[toks[last].end : p.start]
+                if (
+                    len(between) <= 2
+                    and all(toks[i].text in glue for i in between)
+                    and not _PUNCT.search(gap)
+                ):
+                    return p.values[0]
         return None
 
     def _resolve_title(
@@ -305,12 +356,32 @@ class Matcher:
         self, n: int, article: _Article, mentions: list[tuple[Span | None, Official]]
     ) -> list[tuple[Span | None, Official]]:
         """The official of a recent sentence, as the unnamed subject of this one."""
-        if not article.recent:
-            return []
-        when, official = article.recent[-1]
-        if n - when > ANAPHOR_REACH or any(o.id == official.id for _, o in mentions):
-            return []
-        return [(None, official)]
+        here = {o.id for _, o in mentions}
+        lead = article.protagonist
+        if (
+            lead is not None
+            and lead.id not in here
+            and any(0 < n - when <= ANAPHOR_REACH and o.id == lead.id for when, o in article.recent)
+        ):
+            return [(None, lead)]
+        for when, official in reversed(article.recent):
+            if n - when > ANAPHOR_REACH:
+                return []
+            if when < n and official.id not in here:
+                return [(None, official)]
+        return []
+
+    def _all_objects(self, toks: list[Token], mentions: list[tuple[Span | None, Official]]) -> bool:
+        """Every official named here is the object of "with"/"مع"/"avec" (the other side)."""
+        if not mentions:
+            return False
+        for span, _ in mentions:
+            if span is None:
+                return False
+            first = next((i for i, t in enumerate(toks) if t.start >= span.start), 0)
+            if not any(t.text in _WITH for t in toks[max(0, first - 4) : first]):
+                return False
+        return True
 
     def _subject_dropped(
         self,
@@ -321,11 +392,16 @@ class Matcher:
     ) -> bool:
         """ "He also met …", "The Minister hosted …", or an Arabic verb with no subject of its
         own (حيث التقى بنظيره …): the sentence continues an earlier one's official."""
-        if any(Cue.ANAPHOR in c.values for c in cues):
-            return True
         named_before = any(s is not None and s.start < trigger.start for s, _ in mentions)
-        lead = [t.text for t in toks[: trigger.first]]
-        return not named_before and all(w in _CONNECTIVES for w in lead)
+        if named_before:
+            return False
+        spans = [s for s, _ in mentions if s is not None]
+        if any(
+            Cue.ANAPHOR in c.values and not any(s.start <= c.start < s.end for s in spans)
+            for c in cues
+        ):
+            return True  # "he", "the minister": resolved to the article's protagonist
+        return all(t.text in _CONNECTIVES for t in toks[: trigger.first])
 
     # ------------------------------------------------------------------ whom
 
@@ -349,9 +425,14 @@ class Matcher:
                 w in self._lex.locative for w in between
             )
             visit_to = Cue.VISIT in trigger.values and 0 < p.first - trigger.last <= 3
+            if Cue.VISIT in trigger.values and Cue.MEETING not in trigger.values:
+                near_noun = right_after = False  # a trip's other side is where it goes
             if near_noun or right_after or visit_to:
                 parties.append(_Party(p.values[0], p.first, p.last, p.start, p.end))
         return parties
+
+
+_CALL_OR_MEETING = {EventKind.CALL, EventKind.MEETING}
 
 
 def _keep(found: list[Meeting], new: Meeting) -> None:
@@ -359,7 +440,8 @@ def _keep(found: list[Meeting], new: Meeting) -> None:
     unless two stated dates set them apart; a stated date wins over a publication date."""
     sides = frozenset((new.official_country, new.country))
     for i, old in enumerate(found):
-        if old.kind != new.kind and EventKind.VISIT not in (old.kind, new.kind):
+        kinds = {old.kind, new.kind}
+        if len(kinds) > 1 and EventKind.VISIT not in kinds and kinds != _CALL_OR_MEETING:
             continue
         if frozenset((old.official_country, old.country)) != sides:
             continue
@@ -368,8 +450,8 @@ def _keep(found: list[Meeting], new: Meeting) -> None:
             continue
         if old.kind is EventKind.VISIT and new.kind is not EventKind.VISIT:
             found[i] = old = new  # a visit in which a meeting is reported is that meeting
-        elif new.kind is EventKind.VISIT and old.kind is not EventKind.VISIT:
-            pass
+        elif old.kind is EventKind.MEETING and new.kind is EventKind.CALL:
+            found[i] = old = new  # "talks" in one sentence, "phone call" in another: a call
         if new.date_source is DateSource.TEXT and old.date_source is not DateSource.TEXT:
             found[i] = replace(old, date=new.date, date_source=new.date_source)
         return

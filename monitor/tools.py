@@ -66,6 +66,9 @@ def run_match(
     return 0
 
 
+CORE_LANGUAGES = ("en", "ar", "fr")  # the languages detection is held to; others are a stretch
+
+
 def _row(name: str, t: Tally) -> str:
     return (
         f"{name:<10} {t.predicted:>5} {t.correct:>5} {t.gold:>5}  {t.precision:6.3f} "
@@ -105,8 +108,13 @@ def _print_report(report: Report, baseline: Report) -> None:
         f"{'':<10} {'pred':>5} {'right':>5} {'gold':>5}  {'prec':>6} {'recall':>6} "
         f"{'f1':>6} {'dates':>6}"
     )
+    core = Tally()
     for lang, tally in sorted(report.by_lang.items()):
         print(_row(lang, tally))
+        if lang in CORE_LANGUAGES:
+            for f in ("predicted", "correct", "background", "gold", "dated", "dates_right"):
+                setattr(core, f, getattr(core, f) + getattr(tally, f))
+    print(_row("en+ar+fr", core))
     print(_row("all", report.total))
     print(_row("keywords", baseline.total) + "   (baseline: name + country in one article)")
     print()
