@@ -91,8 +91,9 @@ def _make(day: int, month: int, year: str | None, published: date | None) -> dat
     return _nearest_year(day, month, published) if published else None
 
 
-def find_date(sentence: str, published: date | None) -> date | None:
-    """The date a sentence states for its event, or None when it states none."""
+def find_date(sentence: str, published: date | None, *, ahead: bool = False) -> date | None:
+    """The date a sentence states for its event, or None when it states none. ``ahead``:
+    the sentence announces a future event, so a bare weekday is the coming one."""
     text = fold(sentence)
     if m := _ISO.search(text):
         try:
@@ -115,6 +116,8 @@ def find_date(sentence: str, published: date | None) -> date | None:
             day = _WEEKDAYS[m.group(1)]
             if _NEXT.search(text[max(0, m.start() - 12) : m.end() + 12]):
                 return published + timedelta(days=(day - published.weekday() - 1) % 7 + 1)
+            if ahead:  # "will meet on Monday", published on a Monday: that same day
+                return published + timedelta(days=(day - published.weekday()) % 7)
             # news reports the past: the latest such weekday on or before publication
             return published - timedelta(days=(published.weekday() - day) % 7)
     return None

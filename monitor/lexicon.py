@@ -22,6 +22,7 @@ class Cue(StrEnum):
     NOT_PLACE_AFTER = "not_place_after"
     ANAPHOR = "anaphor"
     CANCEL = "cancel"
+    PAIR_ANAPHOR = "pair_anaphor"
 
 
 @dataclass(frozen=True, slots=True)

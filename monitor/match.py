@@ -164,22 +164,28 @@ class Matcher:
             article.protagonist = self._officials[max(counts, key=lambda k: counts[k])]
         found: list[Meeting] = []
         for n, (sentence, toks) in enumerate(zip(sentences, tokenised, strict=True)):
-            for meeting in self._sentence(n, sentence, toks, published, article):
+            for meeting in self._sentence(n, sentence, toks, published, article, found):
                 _keep(found, meeting)
         return found
 
     # ------------------------------------------------------------------ sentence
 
     def _sentence(
-        self, n: int, sentence: str, toks: list[Token], published: date | None, article: _Article
+        self,
+        n: int,
+        sentence: str,
+        toks: list[Token],
+        published: date | None,
+        article: _Article,
+        found_so_far: Sequence[Meeting],
     ) -> Iterable[Meeting]:
         cues = list(self._lex.cues.find(toks))
         places = [p for p in self._places.find(toks) if not self._not_a_state(p, toks)]
-        on = find_date(sentence, published)
+        kind, trigger = self._kind(cues)
+        on = find_date(sentence, published, ahead=kind is EventKind.PLANNED)
         mentions = self._mentions(sentence, toks, places, cues, on or published, article)
         if mentions:
             article.recent.append((n, mentions[0][1]))  # the first named is usually the subject
-        kind, trigger = self._kind(cues)
         if kind is None or trigger is None or any(Cue.CANCEL in c.values for c in cues):
             return
         if on is not None and published is not None and on > published:
@@ -189,7 +195,11 @@ class Matcher:
         found = list(
             self._events(sentence, toks, places, cues, mentions, trigger, kind, on, published)
         )
-        if not found and (recent := self._recent(n, article, mentions)):
+        if (
+            not found
+            and self._all_objects(toks, mentions)
+            and (recent := self._recent(n, article, mentions))
+        ):
             # "The visit included a meeting with the Russian Defence Minister": the sentence
             # names only the other side; its subject is the official of the sentences before
             found = list(
@@ -197,6 +207,27 @@ class Matcher:
                     sentence, toks, places, cues, mentions + recent, trigger, kind, on, published
                 )
             )
+        if (
+            not found
+            and not mentions
+            and found_so_far
+            and any(Cue.PAIR_ANAPHOR in c.values for c in cues)
+        ):
+            # "They agreed to meet again in Riyadh": the pair of the meeting just reported
+            # a follow-up "in Saudi Arabia" is not the pair with Saudi Arabia (the host)
+            where = {p.values[0] for p in places}
+            pairs = [m for m in found_so_far if not where & {m.country, m.official_country}]
+            found = [
+                replace(
+                    (pairs or list(found_so_far))[-1],
+                    kind=kind,
+                    evidence=sentence,
+                    trigger=sentence[trigger.start : trigger.end],
+                    spans=(Span(trigger.start, trigger.end, "trigger"),),
+                    date=on or published,
+                    date_source=_date_source(on, published),
+                )
+            ]
         yield from found
 
     def _events(
@@ -242,6 +273,7 @@ class Matcher:
                     evidence=sentence,
                     trigger=sentence[trigger.start : trigger.end],
                     counterpart=_counterpart_words(sentence, toks, party, cues),
+                    counterpart_id=party.official.id if party.official else "",
                     spans=tuple(
                         s
                         for s in (
@@ -270,7 +302,11 @@ class Matcher:
             return EventKind.CALL, meeting or call
         acts = [c for c in cues if Cue.MEETING in c.values or Cue.VISIT in c.values]
         if any(
-            Cue.FUTURE in f.values and f.first <= a.first <= f.last + FUTURE_REACH
+            Cue.FUTURE in f.values
+            and (
+                f.first <= a.first <= f.last + FUTURE_REACH
+                or 0 < f.first - a.last <= 3  # "a meeting will also be held"
+            )
             for f in cues
             for a in acts
         ):
@@ -435,6 +471,12 @@ class Matcher:
 _CALL_OR_MEETING = {EventKind.CALL, EventKind.MEETING}
 
 
+def _date_source(on: date | None, published: date | None) -> DateSource:
+    if on is not None:
+        return DateSource.TEXT
+    return DateSource.PUBLISHED if published is not None else DateSource.UNKNOWN
+
+
 def _keep(found: list[Meeting], new: Meeting) -> None:
     """One meeting per pair of countries and kind in an article (either side may be named),
     unless two stated dates set them apart; a stated date wins over a publication date."""
@@ -445,6 +487,14 @@ def _keep(found: list[Meeting], new: Meeting) -> None:
             continue
         if frozenset((old.official_country, old.country)) != sides:
             continue
+        if (
+            old.official_id != new.official_id
+            and old.counterpart_id
+            and new.counterpart_id
+            and new.official_id != old.counterpart_id
+            and old.official_id != new.counterpart_id
+        ):
+            continue  # two officials of one country, each meeting a different official
         both_stated = DateSource.TEXT == old.date_source == new.date_source
         if both_stated and old.date and new.date and abs((old.date - new.date).days) > 1:
             continue
