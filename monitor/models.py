@@ -143,6 +143,7 @@ class Meeting:
     trigger: str
     counterpart: str = ""  # the counterpart's words as written, e.g. "Jordanian Ambassador"
     spans: tuple[Span, ...] = ()
+    counterpart_id: str = ""  # the watched official on the other side, when there is one
 
     @property
     def pair(self) -> tuple[str, str, EventKind]:
