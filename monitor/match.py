@@ -179,7 +179,8 @@ class Matcher:
         article: _Article,
         found_so_far: Sequence[Meeting],
     ) -> Iterable[Meeting]:
-        cues = list(self._lex.cues.find(toks))
+        # "host-nation", "meeting-room": the first half of a compound is no verb
+        cues = [c for c in self._lex.cues.find(toks) if sentence[c.end : c.end + 1] != "-"]
         places = [p for p in self._places.find(toks) if not self._not_a_state(p, toks)]
         kind, trigger = self._kind(cues)
         on = find_date(sentence, published, ahead=kind is EventKind.PLANNED)

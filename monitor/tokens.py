@@ -102,6 +102,12 @@ class PhraseIndex(Generic[T]):
         child = node.get(word)
         if child is None and (bare := strip_proclitic(word)) is not None:
             child = node.get(bare)
+        if child is None and len(word) > 4 and word.endswith("ا") and _ARABIC.match(word):
+            # the accusative ending of an indefinite word: وفدا باكستانيا
+            stem = word[:-1]
+            child = node.get(stem)
+            if child is None and (bare := strip_proclitic(stem)) is not None:
+                child = node.get(bare)
         return child  # type: ignore[return-value]
 
     def find(self, tokens: list[Token]) -> Iterator[Hit[T]]:
