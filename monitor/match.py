@@ -27,7 +27,7 @@ from monitor.gazetteer import Gazetteer
 from monitor.lexicon import Cue, Lexicon, load_lexicon
 from monitor.models import DateSource, EventKind, Meeting, Official, Span, Watchlist
 from monitor.normalise import squash
-from monitor.tokens import Hit, PhraseIndex, Token, phrase_tokens, tokenize
+from monitor.tokens import Hit, PhraseIndex, Token, arabic_forms, phrase_tokens, tokenize, words_of
 
 PARTY_REACH = 4  # tokens between a country and the party noun it qualifies
 ANAPHOR_REACH = 3  # sentences back that "he" may reach
@@ -145,28 +145,40 @@ class Matcher:
         self._places: PhraseIndex[str] = PhraseIndex()
         for form, place in gazetteer.surface_forms():
             self._places.add(phrase_tokens(form), place.name)
+        # an article none of whose words can start a watched name or title reports no meeting
+        # of ours ("he" needs a name before it): most articles stop here, a cheap prefilter
+        self._anchors = frozenset([*self._names.first_words(), *self._titles.first_words()])
 
     # ------------------------------------------------------------------ article
 
     def match(self, title: str, text: str, published: date | None) -> list[Meeting]:
         """Every meeting the item reports, one per (official, country, kind) and date."""
         body = text if not title or text.startswith(title) else f"{text}\n{title}"
+        if not self._may_mention(body):
+            return []
         sentences = split_sentences(body)
         article = _Article()
         tokenised = [tokenize(s) for s in sentences]
         counts: dict[str, int] = {}
-        for toks in tokenised:
-            for hit in self._names.find(toks):
+        named = [list(self._names.find(toks)) for toks in tokenised]
+        for hits in named:
+            for hit in hits:
                 article.named.update(hit.values)
                 for oid in hit.values:
                     counts[oid] = counts.get(oid, 0) + 1
         if counts:
             article.protagonist = self._officials[max(counts, key=lambda k: counts[k])]
         found: list[Meeting] = []
-        for n, (sentence, toks) in enumerate(zip(sentences, tokenised, strict=True)):
-            for meeting in self._sentence(n, sentence, toks, published, article, found):
+        for n, (sentence, toks, hits) in enumerate(zip(sentences, tokenised, named, strict=True)):
+            for meeting in self._sentence(n, sentence, toks, hits, published, article, found):
                 _keep(found, meeting)
         return found
+
+    def _may_mention(self, body: str) -> bool:
+        words = set(words_of(body))
+        if not words.isdisjoint(self._anchors):
+            return True
+        return any(not self._anchors.isdisjoint(arabic_forms(w)) for w in words if w >= "\u0600")
 
     # ------------------------------------------------------------------ sentence
 
@@ -175,16 +187,23 @@ class Matcher:
         n: int,
         sentence: str,
         toks: list[Token],
+        names: list[Hit[str]],
         published: date | None,
         article: _Article,
         found_so_far: Sequence[Meeting],
     ) -> Iterable[Meeting]:
         # "host-nation", "meeting-room": the first half of a compound is no verb
         cues = [c for c in self._lex.cues.find(toks) if sentence[c.end : c.end + 1] != "-"]
-        places = [p for p in self._places.find(toks) if not self._not_a_state(p, toks)]
         kind, trigger = self._kind(cues)
+        if kind is None:
+            # no contact reported here; only the subject is worth remembering for "he"
+            for hit in names:
+                article.recent.append((n, self._officials[hit.values[0]]))
+                break
+            return
+        places = [p for p in self._places.find(toks) if not self._not_a_state(p, toks)]
         on = find_date(sentence, published, ahead=kind is EventKind.PLANNED)
-        mentions = self._mentions(sentence, toks, places, cues, on or published, article)
+        mentions = self._mentions(sentence, toks, names, places, on or published, article)
         if mentions:
             article.recent.append((n, mentions[0][1]))  # the first named is usually the subject
         if kind is None or trigger is None or any(Cue.CANCEL in c.values for c in cues):
@@ -320,13 +339,12 @@ class Matcher:
         self,
         sentence: str,
         toks: list[Token],
+        names: list[Hit[str]],
         places: list[Hit[str]],
-        cues: list[Hit[Cue]],
         on: date | None,
         article: _Article,
     ) -> list[tuple[Span | None, Official]]:
         out: dict[str, tuple[Span | None, Official]] = {}
-        names = list(self._names.find(toks))
         for hit in names:
             for oid in hit.values:
                 out.setdefault(oid, (Span(hit.start, hit.end, "official"), self._officials[oid]))

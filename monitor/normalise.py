@@ -6,6 +6,7 @@ that need offsets into the original text use ``fold_with_map``.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -37,6 +38,7 @@ _AR_MAP = str.maketrans(
 )
 
 
+@functools.cache
 def _fold_char(ch: str) -> str:
     ch = unicodedata.normalize("NFKC", ch)
     ch = _AR_MARKS.sub("", ch).translate(_AR_MAP)
@@ -45,19 +47,44 @@ def _fold_char(ch: str) -> str:
     return ch.casefold()
 
 
+class _FoldTable(dict[int, str]):
+    """A str.translate table filled on first sight of each character. Folding is per
+    character, so caching it makes folding run at str.translate's C speed; the cache only
+    grows with the alphabet, not with the text. ``irregular`` holds the characters that fold
+    to anything but exactly one character (marks vanish, ß becomes ss)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.irregular: set[str] = set()
+
+    def __missing__(self, key: int) -> str:
+        folded = _fold_char(chr(key))
+        if len(folded) != 1:
+            self.irregular.add(chr(key))
+        self[key] = folded
+        return folded
+
+
+_TABLE = _FoldTable()
+
+
 def fold(text: str) -> str:
     """NFKC, case fold, strip Latin diacritics and Arabic marks, unify Arabic letter forms."""
-    return "".join(_fold_char(ch) for ch in text)
+    return text.translate(_TABLE)
 
 
-def fold_with_map(text: str) -> tuple[str, list[int]]:
-    """Fold ``text`` and return, for each folded character, its index in ``text``."""
+def fold_with_map(text: str) -> tuple[str, list[int] | None]:
+    """Fold ``text`` and return, for each folded character, its index in ``text``; the map is
+    None when every character folded to exactly one (index i is i)."""
+    folded = text.translate(_TABLE)
+    if len(folded) == len(text) and _TABLE.irregular.isdisjoint(set(text)):
+        return folded, None
     out: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
-        folded = _fold_char(ch)
-        out.append(folded)
-        index.extend([i] * len(folded))
+        f = _TABLE[ord(ch)]
+        out.append(f)
+        index.extend([i] * len(f))
     return "".join(out), index
 
 

@@ -9,12 +9,13 @@ name fold to one skeleton (Abu Qasra, Abou Kasra, Abū Qaṣrah).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from monitor.normalise import fold_with_map
+from monitor.normalise import fold, fold_with_map
 
 T = TypeVar("T")
 
@@ -31,6 +32,7 @@ class Token:
     end: int
 
 
+@functools.lru_cache(maxsize=200_000)
 def skeleton(word: str) -> str:
     """Fold Latin transliteration variants of one folded word: abou→abu, ou→u, k→q,
     a final h after a vowel dropped, doubled letters single, el→al."""
@@ -48,17 +50,38 @@ def skeleton(word: str) -> str:
 def tokenize(text: str) -> list[Token]:
     """Word tokens of ``text`` with offsets into it; apostrophes and hyphens split words."""
     folded, index = fold_with_map(text)
-    out = []
-    for m in _WORD.finditer(folded):
-        start = index[m.start()] if m.start() < len(index) else len(text)
-        end = index[m.end() - 1] + 1 if m.end() - 1 < len(index) else len(text)
-        out.append(Token(skeleton(m.group()), start, end))
-    return out
+    if index is None:
+        return [Token(skeleton(m.group()), m.start(), m.end()) for m in _WORD.finditer(folded)]
+    return [
+        Token(skeleton(m.group()), index[m.start()], index[m.end() - 1] + 1)
+        for m in _WORD.finditer(folded)
+    ]
+
+
+def words_of(text: str) -> list[str]:
+    """The distinct token texts of ``text``, without offsets: the cheap pass of a prefilter."""
+    return [skeleton(w) for w in set(_WORD.findall(fold(text)))]
 
 
 def phrase_tokens(phrase: str) -> tuple[str, ...]:
     """The token texts of a name, title or trigger as the index stores them."""
     return tuple(t.text for t in tokenize(phrase))
+
+
+@functools.lru_cache(maxsize=100_000)
+def arabic_forms(word: str) -> tuple[str, ...]:
+    """Other forms an Arabic word may stand for: without proclitics (والأردن → الأردن,
+    أردن) and without the accusative ending of an indefinite word (وفدا → وفد)."""
+    if not _ARABIC.match(word):
+        return ()
+    forms = []
+    if (bare := strip_proclitic(word)) is not None:
+        forms.append(bare)
+    if len(word) > 4 and word.endswith("ا"):
+        forms.append(word[:-1])
+        if (bare := strip_proclitic(word[:-1])) is not None:
+            forms.append(bare)
+    return tuple(forms)
 
 
 def strip_proclitic(word: str) -> str | None:
@@ -98,16 +121,18 @@ class PhraseIndex(Generic[T]):
             values.append(value)
             self.size += 1
 
-    def _step(self, node: dict[str, object], word: str) -> dict[str, object] | None:
+    def first_words(self) -> list[str]:
+        """Words that can start a phrase of this index."""
+        return [w for w in self._root if w]
+
+    @staticmethod
+    def _step(node: dict[str, object], word: str) -> dict[str, object] | None:
         child = node.get(word)
-        if child is None and (bare := strip_proclitic(word)) is not None:
-            child = node.get(bare)
-        if child is None and len(word) > 4 and word.endswith("ا") and _ARABIC.match(word):
-            # the accusative ending of an indefinite word: وفدا باكستانيا
-            stem = word[:-1]
-            child = node.get(stem)
-            if child is None and (bare := strip_proclitic(stem)) is not None:
-                child = node.get(bare)
+        if child is None and word >= "\u0600":  # only Arabic words take these detours
+            for form in arabic_forms(word):
+                child = node.get(form)
+                if child is not None:
+                    break
         return child  # type: ignore[return-value]
 
     def find(self, tokens: list[Token]) -> Iterator[Hit[T]]:
