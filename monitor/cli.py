@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("events", help="recently detected meetings")
     ev.add_argument("--limit", type=int, default=20)
     ev.add_argument("--format", choices=["text", "json"], default="text")
+    ev.add_argument(
+        "--explain",
+        action="store_true",
+        help="show the evidence with its matched parts and how each was found",
+    )
     sub.add_parser("feeds", help="each feed's state: last success, errors, next poll")
     mp = sub.add_parser(
         "match", help="print the meetings found in one article (title on the first line)"
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         store = app.open_store(config)
         if args.command == "events":
-            return _events(store, args.limit, args.format)
+            return _events(store, args.limit, args.format, args.explain)
         return _feeds(store)
     except ConfigError as e:
         print(f"monitor: config error: {e}", file=sys.stderr)
@@ -120,7 +125,7 @@ def _check(config: Config) -> int:
     return 0
 
 
-def _events(store: Store, limit: int, fmt: str) -> int:
+def _events(store: Store, limit: int, fmt: str, explain: bool = False) -> int:
     events = store.recent_events(limit)
     if fmt == "json":
         out = []
@@ -134,7 +139,7 @@ def _events(store: Store, limit: int, fmt: str) -> int:
         print("no meetings detected yet")
     for e in events:
         print(f"#{e.id}  {subject(e.meeting)}  [{len(e.sources)} source(s)]")
-        print(f"      {e.meeting.evidence}")
+        print(tools.explain(e.meeting) if explain else f"      {e.meeting.evidence}")
     return 0
 
 

@@ -490,6 +490,20 @@ class Matcher:
 _CALL_OR_MEETING = {EventKind.CALL, EventKind.MEETING}
 
 
+def confidence(m: Meeting) -> float:
+    """How sure the rules are, from what the evidence holds: the official named in the
+    sentence (or only carried over from an earlier one), a stated date, a reported contact
+    (plans and trips are softer)."""
+    score = 0.95
+    if not any(s.role == "official" for s in m.spans):
+        score -= 0.15  # the subject came from an earlier sentence
+    if m.date_source is not DateSource.TEXT:
+        score -= 0.05
+    if m.kind in (EventKind.PLANNED, EventKind.VISIT):
+        score -= 0.05
+    return round(score, 2)
+
+
 def _date_source(on: date | None, published: date | None) -> DateSource:
     if on is not None:
         return DateSource.TEXT

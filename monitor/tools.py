@@ -20,8 +20,8 @@ from monitor.evaluate import (
     predict,
 )
 from monitor.gazetteer import load_gazetteer
-from monitor.match import Matcher
-from monitor.models import Watchlist
+from monitor.match import Matcher, confidence
+from monitor.models import Meeting, Watchlist
 from monitor.render import subject
 
 
@@ -58,12 +58,21 @@ def run_match(
         print("no meetings found")
     for m in meetings:
         print(subject(m))
-        print(f"  kind={m.kind} date={m.date} ({m.date_source}) trigger={m.trigger!r}")
-        marked = m.evidence
-        for s in sorted(m.spans, key=lambda s: s.start, reverse=True):
-            marked = marked[: s.start] + "[" + marked[s.start : s.end] + "]" + marked[s.end :]
-        print(f"  evidence: {marked}")
+        print(explain(m))
     return 0
+
+
+def explain(m: Meeting) -> str:
+    """The evidence with its matched parts in [brackets], and how each fact was found."""
+    marked = m.evidence
+    for s in sorted(m.spans, key=lambda s: s.start, reverse=True):
+        marked = marked[: s.start] + "[" + marked[s.start : s.end] + "]" + marked[s.end :]
+    roles = ", ".join(f"{s.role}={m.evidence[s.start : s.end]!r}" for s in m.spans)
+    return (
+        f"  kind={m.kind} date={m.date} ({m.date_source}) confidence={confidence(m)}\n"
+        f"  matched: {roles}\n"
+        f"  evidence: {marked}"
+    )
 
 
 CORE_LANGUAGES = ("en", "ar", "fr")  # the languages detection is held to; others are a stretch

@@ -137,4 +137,9 @@ def test_match_command(tmp_path: Path, capsys) -> None:
     argv = ["match", str(article), "--watchlist", str(watchlist), "--published", "2025-11-27"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "met Jordanian ambassador" in out and "[Abu Qasra] [received] the [Jordanian] ambassador" in out
+    assert (
+        "met Jordanian ambassador" in out
+        and "[Abu Qasra] [received] the [Jordanian] ambassador" in out
+    )
+    assert "confidence=0.9" in out, "named in the sentence, dated by publication"
+    assert "official='Abu Qasra'" in out

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from monitor.gazetteer import load_gazetteer
-from monitor.match import Matcher, split_sentences
+from monitor.match import Matcher, confidence, split_sentences
 from monitor.models import DateSource, EventKind, Official, Watchlist
 
 ABU_QASRA = Official(
@@ -307,3 +307,16 @@ def test_evidence_spans_mark_the_parts(matcher: Matcher) -> None:
 )
 def test_split_sentences(text: str, expected: list[str]) -> None:
     assert split_sentences(text) == expected
+
+
+def test_confidence_reflects_the_evidence(matcher: Matcher) -> None:
+    (named,) = matcher.match(
+        "", "Abu Qasra received the Jordanian ambassador on Monday.", PUBLISHED
+    )
+    (_, carried) = matcher.match(
+        "",
+        "Abu Qasra met the Jordanian ambassador. On Monday he received a Saudi delegation.",
+        PUBLISHED,
+    )
+    assert confidence(named) == 0.95
+    assert confidence(carried) < confidence(named), "the subject came from another sentence"
