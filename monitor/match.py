@@ -147,7 +147,16 @@ class Matcher:
             self._places.add(phrase_tokens(form), place.name)
         # an article none of whose words can start a watched name or title reports no meeting
         # of ours ("he" needs a name before it): most articles stop here, a cheap prefilter
-        self._anchors = frozenset([*self._names.first_words(), *self._titles.first_words()])
+        # A title alone names someone only with its country beside it ("Syria's Defence
+        # Minister") or with the holder named elsewhere in the article.
+        self._name_words = frozenset(self._names.first_words())
+        self._title_words = frozenset(self._titles.first_words())
+        homes = {o.country for o in self._officials.values()}
+        self._home_words = frozenset(
+            phrase_tokens(form)[0]
+            for form, place in gazetteer.surface_forms()
+            if place.name in homes and phrase_tokens(form)
+        )
 
     # ------------------------------------------------------------------ article
 
@@ -175,10 +184,14 @@ class Matcher:
         return found
 
     def _may_mention(self, body: str) -> bool:
+        """A cheap prefilter: can this article name a watched official at all? Most articles
+        stop here after one pass over their distinct words."""
         words = set(words_of(body))
-        if not words.isdisjoint(self._anchors):
+        for w in [w for w in words if w >= "\u0600"]:
+            words.update(arabic_forms(w))
+        if not words.isdisjoint(self._name_words):
             return True
-        return any(not self._anchors.isdisjoint(arabic_forms(w)) for w in words if w >= "\u0600")
+        return not words.isdisjoint(self._title_words) and not words.isdisjoint(self._home_words)
 
     # ------------------------------------------------------------------ sentence
 
