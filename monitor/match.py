@@ -133,15 +133,21 @@ class Matcher:
         }
         self._officials = {o.id: o for w in watchlists for o in w.officials}
         self._names: PhraseIndex[str] = PhraseIndex(allow_initials=True)
-        self._titles: PhraseIndex[str] = PhraseIndex()
+        # titles map to a title key; holders are looked up by (key, country) so a title
+        # that thousands of officials share costs one dict lookup, not a scan
+        self._titles: PhraseIndex[tuple[str, ...]] = PhraseIndex()
+        self._holders: dict[tuple[tuple[str, ...], str], list[Official]] = {}
+        self._titles_of: dict[str, set[tuple[str, ...]]] = {}
         for o in self._officials.values():
             for name in (o.name, *o.aliases):
                 self._names.add(phrase_tokens(name), o.id)
             for title in o.titles:
                 words = phrase_tokens(title)
-                self._titles.add(words, o.id)
+                self._titles.add(words, words)
                 if (construct := _arabic_construct(words)) is not None:
-                    self._titles.add(construct, o.id)
+                    self._titles.add(construct, words)
+                self._holders.setdefault((words, o.country), []).append(o)
+                self._titles_of.setdefault(o.id, set()).add(words)
         self._places: PhraseIndex[str] = PhraseIndex()
         for form, place in gazetteer.surface_forms():
             self._places.add(phrase_tokens(form), place.name)
@@ -365,12 +371,12 @@ class Matcher:
         # reads as the title "ministre de la Défense" qualified by "syrien"
         in_place = {i for p in places for i in range(p.first, p.last + 1)}
         keep = [i for i in range(len(toks)) if i not in in_place]
-        for hit in self._titles.find([toks[i] for i in keep]):
-            first, last = keep[hit.first], keep[hit.last]
+        for title in self._titles.find([toks[i] for i in keep]):
+            first, last = keep[title.first], keep[title.last]
             if any(first - 3 <= h.first <= last + 3 for h in names):
                 continue  # "Defence Minister Rajnath Singh": the name says who
             country = self._qualifier(sentence, toks, places, first, last)
-            official = self._resolve_title(hit.values, country, on, article)
+            official = self._resolve_title(title.values, country, on, article)
             if official is not None:
                 out.setdefault(
                     official.id, (Span(toks[first].start, toks[last].end, "official"), official)
@@ -406,15 +412,22 @@ class Matcher:
         return None
 
     def _resolve_title(
-        self, ids: tuple[str, ...], country: str | None, on: date | None, article: _Article
+        self,
+        keys: tuple[tuple[str, ...], ...],
+        country: str | None,
+        on: date | None,
+        article: _Article,
     ) -> Official | None:
         """A title names one official: the holder from the qualifying country on that date,
         or, with no qualifier, the one holder the article names."""
-        holders = [self._officials[i] for i in ids]
         if country is not None:
-            holders = [o for o in holders if o.country == country]
+            holders = [o for k in keys for o in self._holders.get((k, country), ())]
         else:
-            holders = [o for o in holders if o.id in article.named]
+            holders = [
+                self._officials[i]
+                for i in sorted(article.named)
+                if any(k in self._titles_of.get(i, ()) for k in keys)
+            ]
         holders = [o for o in holders if o.holds_office(on)]
         if len(holders) > 1 and on is None:
             holders = [o for o in holders if o.until is None]  # an undated text: the incumbent
