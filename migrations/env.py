@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 
 from monitor import tables
 
 config = context.config
 target_metadata = tables.metadata
+LOCK = 0x6D6F6E69  # pg_advisory_xact_lock key held while migrating ("moni")
 
 
 def run_migrations_offline() -> None:
@@ -34,6 +35,10 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several instances may start at once: one migrates while the others wait
+                # here, then find the schema at head (issue 6).
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
             context.run_migrations()
     engine.dispose()
 

@@ -13,18 +13,21 @@ import os
 import signal
 import socket
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from monitor import db, sdnotify
+from monitor.clients import make_http
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError, MonitorError
-from monitor.fetch import make_client
 from monitor.gazetteer import load_gazetteer
 from monitor.match import Matcher
 from monitor.notify import Notifier
+from monitor.operations import Operations
 from monitor.pipeline import Deps, drain_outbox, poll_due, subscribers_of, utcnow
 from monitor.scheduler import Ticks
 from monitor.store import Store
+from monitor.webserve import start_web
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +38,44 @@ def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def dead_local_owners(owners: Iterable[str], host: str, alive: Callable[[int], bool]) -> list[str]:
+    """Lease owners that were instances on this host whose process is gone (killed, crashed):
+    their leases are freed at once instead of when they expire."""
+    dead = []
+    for owner in owners:
+        name, _, rest = owner.partition(":")
+        pid = rest.partition(":")[0]
+        if name == host and pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
+            dead.append(owner)
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def make_notifier(config: Config) -> Notifier:
+    pace = config.delivery.min_interval
+    return Notifier(subscribers_of(config), min_interval=pace.total_seconds() if pace else None)
+
+
 def open_store(config: Config) -> Store:
     """Migrate the schema, then open the store and align the feeds table with the config."""
     db.upgrade(config.database)
     store = Store(db.make_engine(config.database))
+    dead = dead_local_owners(store.lease_owners(), socket.gethostname(), _alive)
+    if dead:
+        log.info(
+            "freed leases of dead instances owners=%s rows=%d",
+            ",".join(dead),
+            store.release_leases(dead),
+        )
     store.sync_feeds(config.feeds, utcnow())
     return store
 
@@ -47,9 +84,15 @@ def build_deps(config: Config, store: Store) -> Deps:
     return Deps(
         config=config,
         store=store,
-        client=make_client(max_connections=config.poll.concurrency),
+        # fetch: settings (guard, per-host limit, user agent) take effect at the next start
+        http=make_http(
+            allow_private_links=config.fetch.allow_private_links,
+            max_connections=config.poll.concurrency,
+            per_host=config.fetch.per_host,
+            user_agent=config.fetch.user_agent,
+        ),
         matcher=Matcher(config.watchlists, load_gazetteer()),
-        notifier=Notifier(subscribers_of(config)),
+        notifier=make_notifier(config),
         owner=instance_name(),
     )
 
@@ -73,13 +116,14 @@ async def poll_once(config: Config) -> int:
         )
         return 0
     finally:
-        await deps.client.aclose()
+        await deps.http.aclose()
         store.engine.dispose()
 
 
 async def run(config_path: Path, config: Config) -> int:
     """The daemon: returns an exit code when told to stop."""
     store = await asyncio.to_thread(open_store, config)
+    web = await start_web(store, config.web, lambda: deps.config.web)  # issue 8; None when off
     deps = build_deps(config, store)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -91,8 +135,11 @@ async def run(config_path: Path, config: Config) -> int:
         if (await poll_due(deps)).new_events:
             await drain_outbox(deps)
 
-    ticks.every("poll", config.poll.tick, poll_then_send)
+    # Ticks may overlap: a feed trickling bytes until its deadline must not hold up the
+    # feeds that fall due meanwhile (poll_due keeps the total within poll.concurrency).
+    ticks.every("poll", config.poll.tick, poll_then_send, overlap=config.poll.concurrency + 1)
     ticks.every("outbox", config.delivery.tick, lambda: drain_outbox(deps))
+    ops = Operations(deps, ticks, config_path)  # issue 6: pid file, housekeeping, /healthz
 
     async def reload() -> None:
         sdnotify.reloading()
@@ -106,10 +153,12 @@ async def run(config_path: Path, config: Config) -> int:
         except MonitorError as e:
             log.error("reload refused, keeping the running config error=%s", e)
             sdnotify.ready("reload refused: " + str(e))
+            await ops.refused(e)
             return
+        ops.reloaded(deps.config, new)
         deps.config = new
         deps.matcher = Matcher(new.watchlists, load_gazetteer())
-        deps.notifier = Notifier(subscribers_of(new))
+        deps.notifier = make_notifier(new)
         ticks.reschedule("poll", new.poll.tick)
         ticks.reschedule("outbox", new.delivery.tick)
         log.info("config reloaded feeds=%d subscribers=%d", len(new.feeds), len(new.subscribers))
@@ -119,6 +168,11 @@ async def run(config_path: Path, config: Config) -> int:
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reload()))
 
+    try:
+        await ops.start()
+    except MonitorError:
+        await ops.stop()
+        raise
     ticks.start()
     log.info(
         "daemon started feeds=%d officials=%d subscribers=%d database=%s",
@@ -140,8 +194,11 @@ async def run(config_path: Path, config: Config) -> int:
     finally:
         sdnotify.stopping()
         log.info("daemon stopping")
+        if web is not None:
+            await web.stop()
         finished = await ticks.stop(STOP_TIMEOUT)
-        await deps.client.aclose()
+        await ops.stop()
+        await deps.http.aclose()
         store.engine.dispose()
         log.info("daemon stopped clean=%s", finished)
     return 0

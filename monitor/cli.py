@@ -11,12 +11,13 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
-from monitor import __version__, app, db, tools
+from monitor import __version__, app, commands, db, opscli, tools
 from monitor.config import Config, config_path, load_config, load_watchlist
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import configure
+from monitor.models import SubscriberSpec
 from monitor.notify import validate_channels
-from monitor.render import subject
+from monitor.render import event_subject
 from monitor.store import Store
 
 log = logging.getLogger("monitor.cli")
@@ -49,13 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate monitor.yaml, watchlists and channels")
     ev = sub.add_parser("events", help="recently detected meetings")
     ev.add_argument("--limit", type=int, default=20)
-    ev.add_argument("--format", choices=["text", "json"], default="text")
+    ev.add_argument("--format", choices=["text", "json", "csv"], default="text")
     ev.add_argument(
         "--explain",
         action="store_true",
         help="show the evidence with its matched parts and how each was found",
     )
     sub.add_parser("feeds", help="each feed's state: last success, errors, next poll")
+    tn = sub.add_parser("test-notify", help="send a sample alert to a subscriber's channels")
+    tn.add_argument("subscriber", help="a subscriber name from monitor.yaml")
+    dl = sub.add_parser("deliveries", help="pending, sent and failed alerts, with their errors")
+    dl.add_argument("--status", choices=["pending", "sent", "failed"])
+    dl.add_argument("--limit", type=int, default=50)
     mp = sub.add_parser(
         "match", help="print the meetings found in one article (title on the first line)"
     )
@@ -71,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     dbp = sub.add_parser("db", help="database maintenance")
     dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     dbsub.add_parser("upgrade", help="apply schema migrations")
+    bk = dbsub.add_parser("backup", help="online copy of the SQLite database (issue 6)")
+    bk.add_argument("path", type=Path, help="where to write the copy")
+    sub.add_parser("status", help="the daemon, its health, feeds and outbox at a glance")
+    sub.add_parser("reload", help="validate the config, then SIGHUP the running daemon")
     return p
 
 
@@ -90,10 +100,18 @@ def main(argv: list[str] | None = None) -> int:
             return tools.run_match(list(config.watchlists), args.file, args.published, args.json)
         if args.command == "check-config":
             return _check(config)
+        if args.command == "test-notify":
+            return commands.send_test_alert(config, args.subscriber, app.make_notifier(config))
         if args.command == "run":
             return asyncio.run(app.run(path, config))
         if args.command == "poll":
             return asyncio.run(app.poll_once(config))
+        if args.command == "db" and args.db_command == "backup":
+            return opscli.backup(config, args.path)
+        if args.command == "status":
+            return opscli.status(config)
+        if args.command == "reload":
+            return opscli.reload(config)
         if args.command == "db":
             db.upgrade(config.database)
             print(f"database at head: {db.redact(config.database)}")
@@ -101,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         store = app.open_store(config)
         if args.command == "events":
             return _events(store, args.limit, args.format, args.explain)
-        return _feeds(store)
+        if args.command == "deliveries":
+            return commands.deliveries(store, app.make_notifier(config), args.status, args.limit)
+        return _feeds(store, config)
     except ConfigError as e:
         print(f"monitor: config error: {e}", file=sys.stderr)
         return EXIT_CONFIG
@@ -113,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check(config: Config) -> int:
-    problems = validate_channels(config.subscribers)
+    problems = validate_channels([*config.subscribers, SubscriberSpec("admins", config.admins)])
     for line in problems:
         print(f"monitor: config error: {config.path}: {line}", file=sys.stderr)
     if problems:
@@ -127,42 +147,37 @@ def _check(config: Config) -> int:
 
 def _events(store: Store, limit: int, fmt: str, explain: bool = False) -> int:
     events = store.recent_events(limit)
+    if fmt == "csv":
+        from monitor.feeds_out import events_csv
+
+        sys.stdout.write(events_csv(events))
+        return 0
     if fmt == "json":
         out = []
         for e in events:
             d = asdict(e)
-            d["subject"] = subject(e.meeting)
+            d["subject"] = event_subject(e)
             out.append(d)
         print(json.dumps(out, default=str, ensure_ascii=False, indent=2))
         return 0
     if not events:
         print("no meetings detected yet")
     for e in events:
-        print(f"#{e.id}  {subject(e.meeting)}  [{len(e.sources)} source(s)]")
+        print(f"#{e.id}  {event_subject(e)}  [{len(e.sources)} source(s)]")
         print(tools.explain(e.meeting) if explain else f"      {e.meeting.evidence}")
     return 0
 
 
-def _feeds(store: Store) -> int:
+def _feeds(store: Store, config: Config) -> int:
+    from monitor.health import feed_report
+
     rows = store.feeds()
     if not rows:
         print("no feeds configured")
+    kinds = {f.url: str(f.kind) for f in config.feeds}
     for f in rows:
-        state = "inactive" if not f.active else ("failing" if f.failures else "ok")
-        print(f"{f.name}  [{state}]  {f.url}")
-        print(
-            f"      last success: {_t(f.last_success_at)}  last new item: {_t(f.last_new_item_at)}"
-            f"  next poll: {_t(f.next_poll_at)}"
-        )
-        if f.failures:
-            print(f"      failures: {f.failures}  last error: {f.last_error_kind}: {f.last_error}")
+        print(feed_report(f, kinds.get(f.url, "-"), f.next_poll_at, f.fetch_url))
     return 0
-
-
-def _t(value: object) -> str:
-    from datetime import datetime
-
-    return value.strftime("%Y-%m-%d %H:%M:%SZ") if isinstance(value, datetime) else "never"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import os
 import re
-import string
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from monitor.errors import ConfigError
-from monitor.models import FeedSpec, Official, SubscriberSpec, Watchlist
+from monitor.models import Backfill, FeedKind, FeedSpec, Official, SubscriberSpec, Watchlist
+from monitor.subscribers import SubscriberModel, build_admins, build_subscribers
+from monitor.websettings import WebModel, WebSettings, build_web
 
 DEFAULT_CONFIG = "config/monitor.yaml"
 
@@ -164,6 +174,24 @@ def parse_duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _at_least(low: timedelta) -> Callable[[timedelta | None], timedelta | None]:
+    def check(value: timedelta | None) -> timedelta | None:
+        if value is not None and value < low:
+            raise ValueError(f"must be at least {low.total_seconds():g}s")
+        return value
+
+    return check
+
+
+def _lease(value: timedelta) -> timedelta:
+    if not timedelta(seconds=2) <= value <= timedelta(hours=1):
+        raise ValueError("a lease must be between 2s and 1h (60s suits most)")
+    return value
+
+
+Lease = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_lease)]
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
@@ -192,14 +220,31 @@ class FeedModel(_Model):
     url: NonEmpty
     interval: Duration | None = None
     lang: str | None = None
+    kind: FeedKind = FeedKind.FEED
+    selector: NonEmpty | None = None  # kind html
+    next_page: NonEmpty | None = None  # kind html, optional: link to the older page
+    query: NonEmpty | None = None  # kind search, optional: else made from officials' names
+    failing_after: Duration | None = None  # default: health.failing_after
+    silent_after: Duration | None = None  # expected cadence; unset: never "silent"
+    backfill: Backfill = Backfill.RECORD  # first poll: record the backlog, or alert on it
 
+    @model_validator(mode="after")
+    def _kind_keys(self) -> FeedModel:
+        from monitor.pages import check_selector
 
-class SubscriberModel(_Model):
-    name: NonEmpty
-    notify: list[NonEmpty] = Field(min_length=1)
-    watchlists: list[NonEmpty] = []
-    officials: list[NonEmpty] = []
-    countries: list[NonEmpty] = []
+        if self.kind is FeedKind.HTML and not self.selector:
+            raise ValueError("kind html needs a selector (CSS) for the article links")
+        for key in ("selector", "next_page"):
+            value = getattr(self, key)
+            if value is not None and self.kind is not FeedKind.HTML:
+                raise ValueError(f"{key} is only for kind html")
+            if value is not None:
+                check_selector(value)
+        if self.query is not None and self.kind is not FeedKind.SEARCH:
+            raise ValueError("query is only for kind search")
+        if self.kind is FeedKind.SEARCH and "{query}" not in self.url:
+            raise ValueError("a kind search url needs a {query} placeholder")
+        return self
 
 
 class PollModel(_Model):
@@ -208,6 +253,9 @@ class PollModel(_Model):
     timeout: Duration = timedelta(seconds=30)
     max_bytes: Annotated[int, Field(gt=0)] = 5_000_000
     concurrency: Annotated[int, Field(gt=0, le=1000)] = 20
+    # issue 6: a claimed feed is this instance's until the lease ends; renewed while the poll
+    # runs, so a dead instance's feeds move to another one within a lease
+    lease: Lease = timedelta(seconds=60)
 
 
 class DeliveryModel(_Model):
@@ -215,6 +263,56 @@ class DeliveryModel(_Model):
     max_attempts: Annotated[int, Field(gt=0, le=100)] = 8
     retry_base: Duration = timedelta(seconds=30)
     retry_max: Duration = timedelta(hours=1)
+    # least time between two messages to one channel; unset: apprise's per-service pace
+    # (5.5 s for email, 1.2 s for Slack). Channels are paced apart, never one another.
+    min_interval: Duration | None = None
+    lease: Lease = timedelta(seconds=60)  # issue 6: as poll.lease, for claimed deliveries
+
+
+class HttpModel(_Model):
+    """The local /healthz and /metrics endpoint (issue 6). Off unless ``listen`` is set."""
+
+    listen: NonEmpty | None = None  # "127.0.0.1:9464" or "[::1]:9464"
+    allow_remote: bool = False  # true: may bind a non-loopback address (no auth: firewall it)
+
+    @model_validator(mode="after")
+    def _loopback(self) -> HttpModel:
+        from monitor.httpd import parse_listen
+
+        if self.listen is not None:
+            parse_listen(self.listen, allow_remote=self.allow_remote)
+        return self
+
+
+class RetentionModel(_Model):
+    """Housekeeping (issue 6): what is deleted when, and how often it runs. null: keep."""
+
+    # items no event cites, by when they were fetched; keep longer than any feed lists an
+    # entry, or a forgotten entry is stored (and matched) again
+    items: Annotated[Duration | None, AfterValidator(_at_least(timedelta(days=1)))] = timedelta(
+        days=90
+    )
+    deliveries: Duration | None = timedelta(days=30)  # sent or failed outbox rows
+    every: Duration = timedelta(hours=6)  # then SQLite also gets ANALYZE, VACUUM when worth it
+
+
+class FetchModel(_Model):
+    """How feeds and the links in them are fetched (issue 5)."""
+
+    allow_private_links: bool = False  # true: links in content may reach private addresses
+    per_host: Annotated[int, Field(gt=0, le=100)] = 4  # requests in flight per host:port
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    backoff_max: Duration = timedelta(hours=6)  # failing feeds are still polled this often
+    max_pages: Annotated[int, Field(gt=0, le=50)] = 5  # catch-up pages for html/telegram
+    full_text: bool = True  # fetch the article when an item is too short to judge
+    full_text_min_chars: Annotated[int, Field(ge=0)] = 200
+    full_text_max_bytes: Annotated[int, Field(gt=0)] = 2_000_000
+    full_text_per_poll: Annotated[int, Field(ge=0, le=1000)] = 20
+    user_agent: NonEmpty = "monitor/0.1 (+defence-meeting watcher)"
+
+
+class HealthModel(_Model):
+    failing_after: Duration = timedelta(hours=6)  # per-feed default; a feed may set its own
 
 
 class MonitorModel(_Model):
@@ -222,8 +320,14 @@ class MonitorModel(_Model):
     watchlists: list[NonEmpty] = Field(min_length=1)
     feeds: list[FeedModel] = []
     subscribers: list[SubscriberModel] = []
+    admins: list[NonEmpty] = []  # apprise URLs told about failed deliveries and feeds
     poll: PollModel = PollModel()
     delivery: DeliveryModel = DeliveryModel()
+    fetch: FetchModel = FetchModel()
+    health: HealthModel = HealthModel()
+    web: WebModel | None = None  # issue 8: the read-only web interface; off unless set
+    http: HttpModel = HttpModel()  # issue 6: /healthz and /metrics; off unless listen is set
+    retention: RetentionModel = RetentionModel()  # issue 6: housekeeping
 
 
 # ---------------------------------------------------------------- loading
@@ -238,6 +342,12 @@ class Config:
     subscribers: tuple[SubscriberSpec, ...]
     poll: PollModel
     delivery: DeliveryModel
+    fetch: FetchModel = field(default_factory=FetchModel)
+    health: HealthModel = field(default_factory=HealthModel)
+    admins: tuple[str, ...] = ()  # apprise URLs; empty: the console
+    web: WebSettings | None = None  # issue 8
+    http: HttpModel = field(default_factory=HttpModel)  # issue 6
+    retention: RetentionModel = field(default_factory=RetentionModel)  # issue 6
 
     @property
     def officials(self) -> tuple[Official, ...]:
@@ -292,68 +402,55 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> Config:
                 key=f"feeds[{i}].url",
             )
         seen_urls.add(url)
-        feeds.append(FeedSpec(f.name, url, f.interval or model.poll.interval, f.lang))
+        feeds.append(_feed_spec(f, url, model, watchlists))
 
-    subscribers: list[SubscriberSpec] = []
-    names = {w.name for w in watchlists}
-    for i, s in enumerate(model.subscribers):
-        if any(x.name == s.name for x in subscribers):
-            raise ConfigError(
-                str(path),
-                f"subscriber name used twice: {s.name}",
-                line=lines.get(("subscribers", i, "name")),
-                key=f"subscribers[{i}].name",
-            )
-        urls = []
-        for j, raw in enumerate(s.notify):
-            try:
-                urls.append(string.Template(raw).substitute(env))
-            except KeyError as e:
-                raise ConfigError(
-                    str(path),
-                    f"environment variable {e.args[0]} is not set",
-                    line=lines.get(("subscribers", i, "notify", j)),
-                    key=f"subscribers[{i}].notify[{j}]",
-                ) from None
-            except ValueError as e:
-                raise ConfigError(
-                    str(path),
-                    f"bad ${{NAME}} reference: {e}",
-                    line=lines.get(("subscribers", i, "notify", j)),
-                    key=f"subscribers[{i}].notify[{j}]",
-                ) from None
-        for j, wl in enumerate(s.watchlists):
-            if wl not in names:
-                raise ConfigError(
-                    str(path),
-                    f"no watchlist named {wl!r} (known: {', '.join(sorted(names))})",
-                    line=lines.get(("subscribers", i, "watchlists", j)),
-                    key=f"subscribers[{i}].watchlists[{j}]",
-                )
-        for j, oid in enumerate(s.officials):
-            if oid not in seen_ids:
-                raise ConfigError(
-                    str(path),
-                    f"no official with id {oid!r}",
-                    line=lines.get(("subscribers", i, "officials", j)),
-                    key=f"subscribers[{i}].officials[{j}]",
-                )
-        countries = tuple(
-            _place(c, path, lines, ("subscribers", i, "countries", j))
-            for j, c in enumerate(s.countries)
-        )
-        subscribers.append(
-            SubscriberSpec(s.name, tuple(urls), tuple(s.watchlists), tuple(s.officials), countries)
-        )
+    subscribers = build_subscribers(
+        model.subscribers,
+        path,
+        lines,
+        env,
+        watchlists={w.name for w in watchlists},
+        officials=set(seen_ids),
+        place=lambda name, loc: _place(name, path, lines, loc),
+    )
 
     return Config(
         path=path,
         database=_resolve_database(model.database, base),
         watchlists=tuple(watchlists),
         feeds=tuple(feeds),
-        subscribers=tuple(subscribers),
+        subscribers=subscribers,
         poll=model.poll,
         delivery=model.delivery,
+        fetch=model.fetch,
+        health=model.health,
+        admins=build_admins(model.admins, path, lines, env),
+        web=build_web(model.web, path, lines, env),
+        http=model.http,
+        retention=model.retention,
+    )
+
+
+def _feed_spec(
+    f: FeedModel, url: str, model: MonitorModel, watchlists: list[Watchlist]
+) -> FeedSpec:
+    query = f.query
+    if f.kind is FeedKind.SEARCH and query is None:
+        # A news-search feed looks for any watched official by name.
+        names = dict.fromkeys(o.name for w in watchlists for o in w.officials)
+        query = " OR ".join(f'"{name}"' for name in names)
+    return FeedSpec(
+        f.name,
+        url,
+        f.interval or model.poll.interval,
+        f.lang,
+        kind=f.kind,
+        selector=f.selector,
+        next_page=f.next_page,
+        query=query,
+        failing_after=f.failing_after or model.health.failing_after,
+        silent_after=f.silent_after,
+        backfill=f.backfill,
     )
 
 

@@ -1,8 +1,10 @@
-"""I/O: fetch one feed over HTTP with conditional GET and hard limits.
+"""I/O: fetch one URL over HTTP with conditional GET, hard limits and the SSRF guard.
 
 This is the only module that catches httpx exceptions; everything leaves as a FetchResult
-or a FetchError. ``fetch_configured`` also reads ``file://`` feeds, which only an admin can
-name in monitor.yaml; links found in feed content never go through it.
+or a FetchError. Redirects are followed here, hop by hop, so each hop can go through the
+right client: hops on the host an admin typed in monitor.yaml use the trusted client, every
+other hop (and every link found in content) the guarded one (monitor.guard). ``file://``
+feeds are read by ``fetch_configured``, which only an admin can reach.
 """
 
 from __future__ import annotations
@@ -10,29 +12,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import httpx
 
+from monitor.backoff import parse_http_date, parse_retry_after
+from monitor.clients import Http, host_key
 from monitor.errors import FetchError, FetchErrorKind
+from monitor.guard import BlockedAddressError
+from monitor.inflate import BodyTooLarge, Inflater, UnsupportedEncoding
 
 log = logging.getLogger(__name__)
 
-DEFAULT_USER_AGENT = "monitor/0.1 (+defence-meeting watcher)"
 
-# A server may ask for a pause, but not park a feed forever; backoff applies its own
-# ceiling on top. The clamp also keeps timedelta() from overflowing on absurd values.
-_MAX_RETRY_AFTER = timedelta(days=365)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
 
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """A fetched feed body (status 2xx) or a not-modified answer (304)."""
+    """A fetched body (status 2xx) or a not-modified answer (304)."""
 
     url: str  # final URL after redirects
     status: int
@@ -40,6 +44,8 @@ class FetchResult:
     headers: dict[str, str]  # lower-cased response headers
     etag: str | None
     last_modified: str | None
+    # True when every redirect hop was permanent (301/308): ``url`` is the feed's new home.
+    moved: bool = False
 
     @property
     def not_modified(self) -> bool:
@@ -47,118 +53,129 @@ class FetchResult:
         return self.status == 304
 
 
-def make_client(
-    *,
-    timeout: float = 10.0,
-    user_agent: str = DEFAULT_USER_AGENT,
-    max_connections: int = 20,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> httpx.AsyncClient:
-    """Build the shared AsyncClient; pass ``transport`` to plug in the SSRF guard later."""
-    return httpx.AsyncClient(
-        # httpx defaults to not following redirects; feeds move often (libraries.md §2).
-        follow_redirects=True,
-        max_redirects=5,
-        # Proxy variables from the environment must not bypass the SSRF guard (libraries.md §7).
-        trust_env=False,
-        # Per-read timeouts only; fetch_feed adds an overall deadline (slow-loris).
-        timeout=httpx.Timeout(timeout, connect=5.0),
-        # Ignored by httpx when a custom transport is given: that transport owns its pool.
-        limits=httpx.Limits(max_connections=max_connections),
-        headers={"User-Agent": user_agent},
-        transport=transport,
-    )
-
-
-def parse_retry_after(value: str, now: datetime) -> timedelta | None:
-    """Turn a Retry-After value (seconds or HTTP-date, RFC 9110 §10.2.3) into a delay."""
-    value = value.strip()
-    if not value:
-        return None
-    if value.lstrip("-").isdigit():
-        # RFC 9110 only allows non-negative digits; a negative delay means "now".
-        seconds = min(max(int(value), 0), int(_MAX_RETRY_AFTER.total_seconds()))
-        return timedelta(seconds=seconds)
-    when = _parse_http_date(value)
-    if when is None:
-        return None
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return min(max(when - now, timedelta(0)), _MAX_RETRY_AFTER)
-
-
-def _parse_http_date(value: str) -> datetime | None:
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    # "-0000" and obsolete zone names come back naive; HTTP-dates are always GMT.
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
 async def fetch_feed(
-    client: httpx.AsyncClient,
+    http: Http | httpx.AsyncClient,
     url: str,
     *,
+    trusted_host: str | None = None,
     etag: str | None = None,
     last_modified: str | None = None,
     max_bytes: int = 5_000_000,
     deadline: float = 30.0,
+    max_redirects: int = 5,
 ) -> FetchResult:
-    """GET ``url`` conditionally, within ``deadline`` seconds and ``max_bytes`` decoded bytes."""
+    """GET ``url`` conditionally, within ``deadline`` seconds and ``max_bytes`` decoded bytes.
+
+    Hops whose host is ``trusted_host`` use the trusted client, all others the guarded one.
+    Waiting for a per-host slot does not count against the deadline; the hops do.
+    """
+    if isinstance(http, httpx.AsyncClient):
+        http = Http.single(http)
     _check_scheme(url)
     request_headers: dict[str, str] = {}
     if etag:
         request_headers["If-None-Match"] = etag
     if last_modified:
         request_headers["If-Modified-Since"] = last_modified
+    loop = asyncio.get_running_loop()
+    budget = deadline
+    current = httpx.URL(url)
+    seen = {str(current)}
+    permanent = True
+    for _ in range(max_redirects + 1):
+        client = http.client_for(current, trusted_host)
+        async with http.hosts.slot(host_key(str(current))):
+            started = loop.time()
+            try:
+                hop = await _hop(client, url, current, request_headers, max_bytes, budget)
+            finally:
+                budget -= loop.time() - started
+        if isinstance(hop, FetchResult):
+            result = hop
+            if permanent and str(current) != url:
+                result = replace(result, moved=True)
+            log.debug(
+                "fetched url=%s final_url=%s status=%s bytes=%d",
+                url,
+                result.url,
+                result.status,
+                len(result.body),
+            )
+            return result
+        status, target = hop
+        permanent = permanent and status in _PERMANENT
+        try:
+            nxt = current.join(target)
+        except httpx.InvalidURL as e:
+            raise FetchError(url, FetchErrorKind.BLOCKED, f"bad redirect: {e}") from e
+        if nxt.scheme not in ("http", "https"):
+            raise FetchError(url, FetchErrorKind.BLOCKED, f"redirect to {nxt.scheme!r} URL")
+        if str(nxt) in seen:
+            raise FetchError(url, FetchErrorKind.NETWORK, f"redirect loop at {nxt}")
+        seen.add(str(nxt))
+        current = nxt
+    raise FetchError(url, FetchErrorKind.NETWORK, f"more than {max_redirects} redirects")
+
+
+async def _hop(
+    client: httpx.AsyncClient,
+    url: str,
+    current: httpx.URL,
+    headers: dict[str, str],
+    max_bytes: int,
+    budget: float,
+) -> FetchResult | tuple[int, str]:
+    """One request: a result, or (status, Location) for a redirect to follow."""
     try:
         # httpx timeouts apply per read, so a server trickling bytes never trips them;
         # only an overall deadline stops a slow-loris (libraries.md §2).
         async with (
-            asyncio.timeout(deadline),
-            client.stream("GET", url, headers=request_headers) as response,
+            asyncio.timeout(max(budget, 0.0)),
+            client.stream("GET", current, headers=headers) as response,
         ):
-            result = await _read_response(url, response, etag, last_modified, max_bytes)
+            location = response.headers.get("location")
+            if response.status_code in _REDIRECTS and location:
+                return response.status_code, location
+            return await _read_response(url, response, max_bytes)
     except TimeoutError as e:
-        raise FetchError(url, FetchErrorKind.TIMEOUT, f"not done within {deadline}s") from e
+        raise FetchError(url, FetchErrorKind.TIMEOUT, "overall deadline passed") from e
     except httpx.TimeoutException as e:
         raise FetchError(url, FetchErrorKind.TIMEOUT, _describe(e)) from e
     except httpx.UnsupportedProtocol as e:
-        # A redirect to a non-http(s) scheme: refused like any other unsafe target.
         raise FetchError(url, FetchErrorKind.BLOCKED, _describe(e)) from e
     except httpx.HTTPError as e:
-        # ConnectError, NetworkError, RemoteProtocolError, TooManyRedirects, DecodingError...
+        # ConnectError, NetworkError, RemoteProtocolError, DecodingError...
+        if _caused_by(e, BlockedAddressError):
+            raise FetchError(url, FetchErrorKind.BLOCKED, _describe(e)) from e
         kind = FetchErrorKind.TLS if _is_tls_error(e) else FetchErrorKind.NETWORK
         raise FetchError(url, kind, _describe(e)) from e
-    log.debug(
-        "fetched url=%s final_url=%s status=%s bytes=%d",
-        url,
-        result.url,
-        result.status,
-        len(result.body),
-    )
-    return result
 
 
 async def fetch_configured(
-    client: httpx.AsyncClient,
+    http: Http | httpx.AsyncClient,
     url: str,
     *,
+    trusted_host: str | None = None,
     etag: str | None = None,
     last_modified: str | None = None,
     max_bytes: int = 5_000_000,
     deadline: float = 30.0,
+    max_redirects: int = 5,
 ) -> FetchResult:
-    """Fetch a feed URL typed in monitor.yaml: http(s) as ``fetch_feed``, or a local file."""
+    """Fetch a feed URL typed in monitor.yaml: http(s) as ``fetch_feed``, or a local file.
+
+    ``trusted_host`` defaults to the URL's own host: an admin typed it.
+    """
     if not url.startswith("file://"):
         return await fetch_feed(
-            client,
+            http,
             url,
+            trusted_host=trusted_host if trusted_host is not None else _host(url),
             etag=etag,
             last_modified=last_modified,
             max_bytes=max_bytes,
             deadline=deadline,
+            max_redirects=max_redirects,
         )
     path = Path(url2pathname(urlsplit(url).path))
     try:
@@ -180,24 +197,19 @@ def _check_scheme(url: str) -> None:
         raise FetchError(url, FetchErrorKind.BLOCKED, f"unsupported scheme {scheme!r}")
 
 
-async def _read_response(
-    url: str,
-    response: httpx.Response,
-    etag: str | None,
-    last_modified: str | None,
-    max_bytes: int,
-) -> FetchResult:
+async def _read_response(url: str, response: httpx.Response, max_bytes: int) -> FetchResult:
     headers = {k.lower(): v for k, v in response.headers.items()}
     final_url = str(response.url)
     if response.status_code == 304:
         # RFC 9110 §15.4.5 lets a 304 omit validators; keep the ones we sent.
+        sent = response.request.headers
         return FetchResult(
             url=final_url,
             status=304,
             body=b"",
             headers=headers,
-            etag=headers.get("etag") or etag,
-            last_modified=headers.get("last-modified") or last_modified,
+            etag=headers.get("etag") or sent.get("if-none-match"),
+            last_modified=headers.get("last-modified") or sent.get("if-modified-since"),
         )
     _raise_for_status(url, response.status_code, headers)
     body = await _read_capped(url, response, headers, max_bytes)
@@ -217,7 +229,7 @@ def _raise_for_status(url: str, status: int, headers: dict[str, str]) -> None:
     retry_after: timedelta | None = None
     if status in (429, 503) and "retry-after" in headers:
         # Measure against the server's own clock when it sent one, so skew does not matter.
-        now = _parse_http_date(headers.get("date", "")) or datetime.now(UTC)
+        now = parse_http_date(headers.get("date", "")) or datetime.now(UTC)
         retry_after = parse_retry_after(headers["retry-after"], now)
     if status == 429:
         kind = FetchErrorKind.HTTP_429
@@ -236,15 +248,47 @@ async def _read_capped(
     # Without content-encoding the declared length is the decoded length: refuse early.
     if "content-encoding" not in headers and declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(url, FetchErrorKind.TOO_LARGE, too_large, status=response.status_code)
+    try:
+        inflater = Inflater(headers.get("content-encoding", ""), max_bytes)
+    except UnsupportedEncoding as e:
+        raise FetchError(url, FetchErrorKind.NETWORK, str(e), status=response.status_code) from e
     chunks: list[bytes] = []
-    size = 0
-    # aiter_bytes yields *decoded* bytes, so counting here also stops gzip bombs.
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise FetchError(url, FetchErrorKind.TOO_LARGE, too_large, status=response.status_code)
-        chunks.append(chunk)
+    try:
+        # Raw bytes, decoded here with a bound on each step: httpx's own decoding would
+        # inflate a whole read of a gzip bomb (64 KiB → 64 MiB) before we could count it.
+        async for raw in response.aiter_raw():
+            chunks.append(inflater.feed(raw))
+        chunks.append(inflater.flush())
+    except BodyTooLarge as e:
+        raise FetchError(
+            url, FetchErrorKind.TOO_LARGE, too_large, status=response.status_code
+        ) from e
+    except zlib.error as e:
+        raise FetchError(
+            url,
+            FetchErrorKind.NETWORK,
+            f"corrupt compressed body: {e}",
+            status=response.status_code,
+        ) from e
     return b"".join(chunks)
+
+
+def _host(url: str) -> str | None:
+    try:
+        return httpx.URL(url).host or None
+    except httpx.InvalidURL:
+        return None
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _is_tls_error(exc: BaseException) -> bool:

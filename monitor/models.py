@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 
@@ -24,6 +24,29 @@ class DateSource(StrEnum):
     TEXT = "text"  # an explicit date or "today"/"yesterday" in the sentence
     PUBLISHED = "published"  # no time expression: the item's publication date
     UNKNOWN = "unknown"
+
+
+# What a subscriber gets unless its `kinds` filter says otherwise: plans are not alerts.
+DEFAULT_KINDS: tuple[EventKind, ...] = (EventKind.MEETING, EventKind.CALL, EventKind.VISIT)
+
+
+class Backfill(StrEnum):
+    """What the first successful poll of a feed does with the items already in it."""
+
+    RECORD = "record"  # store them and their meetings, alert nobody (no flood of old news)
+    ALERT = "alert"
+
+
+class DeliveryMode(StrEnum):
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"
+
+
+class Batch(StrEnum):
+    """Deliveries of one subscriber channel that go out together as one message."""
+
+    DIGEST = "digest"
+    HELD = "held"  # held back by quiet hours
 
 
 class DeliveryStatus(StrEnum):
@@ -77,10 +100,11 @@ class FeedSpec:
     lang: str | None = None
     kind: FeedKind = FeedKind.FEED
     selector: str | None = None  # kind html: CSS selector for article links
-    older: str | None = None  # kind html: CSS selector for the next older page's link
+    next_page: str | None = None  # kind html: CSS selector for the link to the older page
     query: str | None = None  # kind search: the query put into ``url``'s {query}
     failing_after: timedelta | None = None  # admin alert when failing longer than this
     silent_after: timedelta | None = None  # admin alert when no new item for longer than this
+    backfill: Backfill = Backfill.RECORD  # first poll: alert on the backlog, or only record it
 
     @property
     def source_url(self) -> str:
@@ -99,13 +123,21 @@ class SubscriberSpec:
     watchlists: tuple[str, ...] = ()
     officials: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
+    kinds: tuple[EventKind, ...] = DEFAULT_KINDS
+    mode: DeliveryMode = DeliveryMode.IMMEDIATE
+    digest_at: str = "08:00"  # "HH:MM" or cron (minute hour day month weekday)
+    timezone: str = "UTC"  # of digest_at and quiet_hours
+    quiet_hours: tuple[time, time] | None = None  # (start, end); may wrap midnight
 
-    def wants(self, *, watchlist: str, official_id: str, country: str) -> bool:
+    def wants(
+        self, *, watchlist: str, official_id: str, country: str, kind: EventKind | None = None
+    ) -> bool:
         """Empty filters accept everything; each given filter must accept."""
         return (
             (not self.watchlists or watchlist in self.watchlists)
             and (not self.officials or official_id in self.officials)
             and (not self.countries or country in self.countries)
+            and (kind is None or kind in self.kinds)
         )
 
 
@@ -166,6 +198,8 @@ class Event:
     meeting: Meeting
     first_seen: datetime
     sources: tuple[Source, ...] = field(default=())
+    late: bool = False  # alerted days after it was held (a roundup reported it first)
+    peer: str = ""  # the counterpart, when a watched official reports the meeting too
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +207,7 @@ class Message:
     subject: str
     text: str
     html: str
+    slack: str = ""  # Slack mrkdwn with & < > escaped; empty: send ``text`` escaped
 
 
 @dataclass(frozen=True, slots=True)

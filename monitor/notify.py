@@ -1,8 +1,9 @@
 """I/O: send rendered messages to a subscriber's channels with apprise.
 
 Each channel URL gets its own Apprise object so one failing channel is retried alone and
-never re-sends to the channels that already accepted. ``console://`` (the default when no
-subscriber is configured) writes to standard output and the log instead.
+never re-sends to the channels that already accepted; apprise paces each object to its
+service's rate (``min_interval`` overrides it). ``console://`` (the default when no
+subscriber is configured) writes to standard output instead.
 """
 
 from __future__ import annotations
@@ -17,24 +18,23 @@ from typing import Any, TextIO
 import apprise
 
 from monitor.models import CONSOLE, DeliveryResult, Message, SubscriberSpec, channel_id
+from monitor.render import slack_escape
+
+__all__ = ["Notifier", "redacted", "slack_escape", "validate_channels"]
 
 log = logging.getLogger(__name__)
 
 SEND_TIMEOUT = 60.0
 
 
-def slack_escape(text: str) -> str:
-    """Slack treats <...> as links and mentions (<!channel>); escape the three it names."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _apprise_for(url: str) -> apprise.Apprise | None:
+def _apprise_for(url: str, min_interval: float | None = None) -> apprise.Apprise | None:
     obj = apprise.Apprise()
     if not obj.add(url):
         return None
-    for plugin in obj:
-        # the outbox paces deliveries; apprise's own 5.5 s per-URL sleep would only stall it
-        plugin.request_rate_per_sec = 0
+    if min_interval is not None:
+        for plugin in obj:
+            # seconds between two messages to this URL (apprise's name says "per sec")
+            plugin.request_rate_per_sec = min_interval
     return obj
 
 
@@ -65,24 +65,39 @@ def validate_channels(subscribers: Sequence[SubscriberSpec]) -> list[str]:
 class Notifier:
     """Sends one message to one channel and reports the outcome as a DeliveryResult."""
 
-    def __init__(self, subscribers: Sequence[SubscriberSpec], console: TextIO | None = None):
+    def __init__(
+        self,
+        subscribers: Sequence[SubscriberSpec],
+        console: TextIO | None = None,
+        *,
+        min_interval: float | None = None,
+    ):
         self._urls: dict[tuple[str, str], str] = {
             (s.name, channel_id(u)): u for s in subscribers for u in s.notify
         }
         self._objects: dict[str, apprise.Apprise | None] = {}
         self._console = console
+        self._min_interval = min_interval
 
     def has_channel(self, subscriber: str, channel: str) -> bool:
         return (subscriber, channel) in self._urls
+
+    def channel_url(self, subscriber: str, channel: str) -> str | None:
+        """The configured URL behind a stored channel id (None once it is removed)."""
+        return self._urls.get((subscriber, channel))
 
     async def send(self, subscriber: str, channel: str, message: Message) -> DeliveryResult:
         url = self._urls.get((subscriber, channel))
         if url is None:
             return DeliveryResult(False, retryable=False, detail="channel no longer configured")
+        return await self.send_url(url, message)
+
+    async def send_url(self, url: str, message: Message, label: str = "ALERT") -> DeliveryResult:
+        """Send to one apprise URL (or the console, headed ``=== label:``)."""
         if url == CONSOLE:
-            return self._to_console(message)
+            return self._to_console(message, label)
         if url not in self._objects:
-            self._objects[url] = _apprise_for(url)
+            self._objects[url] = _apprise_for(url, self._min_interval)
         obj = self._objects[url]
         if obj is None:
             return DeliveryResult(False, retryable=False, detail="apprise rejects the URL")
@@ -92,13 +107,14 @@ class Notifier:
         if preferred == apprise.NotifyFormat.HTML:
             body, fmt = message.html, apprise.NotifyFormat.HTML
         elif type(plugin).__name__ == "NotifySlack":
-            body, fmt = slack_escape(message.text), apprise.NotifyFormat.TEXT
+            body, fmt = message.slack or slack_escape(message.text), apprise.NotifyFormat.TEXT
         else:
             body, fmt = message.text, apprise.NotifyFormat.TEXT
         title = (
             html.escape(message.subject) if fmt == apprise.NotifyFormat.HTML else message.subject
         )
-        with apprise.LogCapture(level=logging.WARNING) as logs:  # type: ignore[no-untyped-call]
+        capture = apprise.LogCapture(level=logging.WARNING, fmt="%(message)s")  # type: ignore[no-untyped-call]
+        with capture as logs:
             try:
                 ok = await asyncio.wait_for(
                     obj.async_notify(body=body, title=title, body_format=fmt), SEND_TIMEOUT
@@ -113,7 +129,7 @@ class Notifier:
         detail = " ".join(logs.getvalue().split())[-300:] or "channel refused the message"
         return DeliveryResult(False, detail=detail)
 
-    def _to_console(self, message: Message) -> DeliveryResult:
+    def _to_console(self, message: Message, label: str) -> DeliveryResult:
         out = self._console or sys.stdout
-        print(f"\n=== ALERT: {message.subject}\n{message.text}\n", file=out, flush=True)
+        print(f"\n=== {label}: {message.subject}\n{message.text}\n", file=out, flush=True)
         return DeliveryResult(True)

@@ -1,7 +1,9 @@
-"""Pure (CPU only): turn a fetched body into Entries. No I/O.
+"""Pure (CPU only): turn a fetched feed body (RSS, Atom, RDF, JSON Feed) into Entries. No I/O.
 
 This is the only module that looks at feedparser's ``bozo`` flag; a body that is not a
-feed leaves as a ParseError, a malformed but readable one as a warning.
+feed leaves as a ParseError, a malformed but readable one as a warning. The body is sniffed
+first, whatever the server's Content-Type says: JSON Feed goes to our own mapper (feedparser
+6.0.x does not read it), an HTML page is refused as not a feed.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import calendar
 import hashlib
 import io
+import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import StrEnum
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -83,6 +87,24 @@ def entry_key(guid: str | None, link: str | None, title: str, text: str) -> str:
     return f"sha256:{digest}"
 
 
+class BodyFormat(StrEnum):
+    XML = "xml"  # RSS, Atom, RDF, or something feedparser will judge
+    JSON = "json"
+    HTML = "html"
+
+
+def sniff(body: bytes, content_type: str = "") -> BodyFormat:
+    """What the body really is; servers label feeds text/html and HTML application/xml."""
+    head = body[:1024].removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    if head.startswith(b"{"):
+        return BodyFormat.JSON
+    if head.startswith((b"<!doctype html", b"<html")):
+        return BodyFormat.HTML
+    if not head.startswith(b"<") and "json" in content_type.lower():
+        return BodyFormat.JSON
+    return BodyFormat.XML
+
+
 def parse_feed(
     url: str,
     body: bytes,
@@ -90,9 +112,16 @@ def parse_feed(
     *,
     max_entries: int = MAX_ENTRIES,
 ) -> list[Entry]:
-    """Parse an RSS/Atom/RDF body fetched from ``url`` into at most ``max_entries`` Entries."""
+    """Parse an RSS/Atom/RDF/JSON Feed body fetched from ``url`` into at most
+    ``max_entries`` Entries."""
     if not body.strip():
         raise ParseError(url, "empty body")
+    content_type = next((v for k, v in (headers or {}).items() if k.lower() == "content-type"), "")
+    fmt = sniff(body, content_type)
+    if fmt is BodyFormat.JSON:
+        return parse_json_feed(url, body, max_entries=max_entries)
+    if fmt is BodyFormat.HTML:
+        raise ParseError(url, "not a feed: an HTML page")
     response_headers = {
         k.lower(): v for k, v in (headers or {}).items() if k.lower() not in _WIRE_HEADERS
     }
@@ -124,6 +153,56 @@ def parse_feed(
         log.info("feed truncated url=%s entries=%d kept=%d", url, len(raw_entries), max_entries)
         raw_entries = raw_entries[:max_entries]
     return _convert_all(url, raw_entries)
+
+
+def parse_json_feed(url: str, body: bytes, *, max_entries: int = MAX_ENTRIES) -> list[Entry]:
+    """Map a JSON Feed 1.0/1.1 document (jsonfeed.org) to Entries."""
+    try:
+        doc = json.loads(body.decode("utf-8-sig", errors="replace"))
+    except (ValueError, RecursionError) as e:
+        raise ParseError(url, f"not a feed: invalid JSON ({type(e).__name__})") from None
+    version = doc.get("version") if isinstance(doc, dict) else None
+    if not isinstance(version, str) or not version.startswith("https://jsonfeed.org/version/1"):
+        raise ParseError(url, "not a feed: JSON without a JSON Feed version")
+    raw = doc.get("items")
+    if not isinstance(raw, list):
+        raise ParseError(url, "not a feed: JSON Feed without items")
+    if len(raw) > max_entries:
+        log.info("feed truncated url=%s entries=%d kept=%d", url, len(raw), max_entries)
+    items = [i for i in raw[:max_entries] if isinstance(i, dict)]
+    return [_json_entry(url, item) for item in items]
+
+
+def _json_entry(url: str, item: dict[str, Any]) -> Entry:
+    def text_of(name: str) -> str:
+        value = item.get(name)
+        return value if isinstance(value, str) else ""
+
+    title = squash(text_of("title"))
+    plain = "\n".join(
+        line for line in (squash(s) for s in text_of("content_text").split("\n")) if line
+    )
+    candidates = [plain, html_to_text(text_of("content_html")), squash(text_of("summary"))]
+    text = max(candidates, key=len)[:MAX_TEXT_CHARS]
+    link = None
+    for name in ("url", "external_url"):
+        if text_of(name):
+            link = _web_link(urljoin(url, text_of(name).strip()))
+            if link:
+                break
+    raw_id = item.get("id")
+    guid = str(raw_id) if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else None
+    published = _iso_date(text_of("date_published")) or _iso_date(text_of("date_modified"))
+    return Entry(entry_key(guid, link, title, text), title, text, link, published)
+
+
+def _iso_date(value: str) -> datetime | None:
+    # RFC 3339, as JSON Feed requires; Python 3.11's fromisoformat reads "Z" too.
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _convert_all(url: str, raw_entries: list[Any]) -> list[Entry]:

@@ -1,7 +1,8 @@
 """I/O shell: one poll of one feed, and one drain of the outbox. Decides nothing itself.
 
-    claim due feeds | fetch | parse | store.add_items (only new) | match | store.record_meeting
-    claim deliveries | render | notify | mark sent / retry later / give up
+    claim due feeds | fetch | parse | new entries | match | store.record_entries
+        (items + events + outbox rows in one transaction; a first poll alerts nobody)
+    claim deliveries | render | notify | mark sent / retry later / give up   (outbox.py)
 
 ``poll_feed`` is the per-feed error wall: whatever goes wrong is recorded on the feed and
 logged once, and the other feeds carry on.
@@ -10,29 +11,42 @@ logged once, and the other feeds carry on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import httpx
-
-from monitor.backoff import next_poll_at, next_retry_at
+from monitor.backoff import next_poll_at
+from monitor.clients import Http
 from monitor.config import Config
-from monitor.errors import FetchError, MonitorError
-from monitor.fetch import fetch_configured
+from monitor.errors import FetchError, MonitorError, ParseError
+from monitor.fulltext import FullTextSettings, enrich
+from monitor.health import Thresholds, health_transitions
+from monitor.leases import keep_leases
 from monitor.match import Matcher
-from monitor.models import CONSOLE, Entry, Event, SubscriberSpec
+from monitor.metrics import Counters
+from monitor.models import (
+    CONSOLE,
+    Backfill,
+    Entry,
+    EventKind,
+    FeedKind,
+    FeedSpec,
+    Meeting,
+    SubscriberSpec,
+)
 from monitor.notify import Notifier
-from monitor.parse import parse_feed
-from monitor.render import render
+from monitor.outbox import drain_outbox as drain_outbox  # re-exported for app
+from monitor.outbox import notify_admins as notify_admins  # re-exported (issue 5)
+from monitor.routing import Route, View, route
+from monitor.sources import Limits, Seen, harvest
 from monitor.store import FeedState, Store
 
 log = logging.getLogger(__name__)
 
-FEED_LEASE = timedelta(minutes=5)
-DELIVERY_LEASE = timedelta(minutes=2)
 CONSOLE_SUBSCRIBER = SubscriberSpec("console", (CONSOLE,))
 
 
@@ -51,12 +65,15 @@ class Deps:
 
     config: Config
     store: Store
-    client: httpx.AsyncClient
+    http: Http  # trusted client for configured feed hosts, guarded one for the rest
     matcher: Matcher
     notifier: Notifier
     owner: str
     clock: Callable[[], datetime] = utcnow
     rand: Callable[[], float] = field(default=random.random)
+    busy: int = 0  # feeds in flight across overlapping poll ticks (≤ poll.concurrency)
+    health_checked_at: datetime | None = None
+    metrics: Counters = field(default_factory=Counters)  # issue 6: this process's totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,76 +85,162 @@ class PollSummary:
 
 
 async def poll_due(deps: Deps, limit: int = 500) -> PollSummary:
-    """Claim the due feeds and poll them with bounded concurrency."""
-    now = deps.clock()
-    feeds = await asyncio.to_thread(deps.store.claim_due_feeds, now, limit, deps.owner, FEED_LEASE)
-    if not feeds:
-        return PollSummary()
-    gate = asyncio.Semaphore(deps.config.poll.concurrency)
+    """Claim due feeds as slots free up and poll them; waits for the ones it started.
 
-    async def one(feed: FeedState) -> tuple[bool, int, int]:
-        async with gate:
-            return await poll_feed(deps, feed)
-
-    results = await asyncio.gather(*(one(f) for f in feeds))
+    At most ``poll.concurrency`` feeds are in flight across overlapping ticks, and a tick
+    claims only what it can start now, so a slow feed never holds up a healthy one and
+    another instance can take what this one cannot. Most overdue first (claim order).
+    """
+    running: set[asyncio.Task[tuple[bool, int, int]]] = set()
+    results: list[tuple[bool, int, int]] = []
+    claimed = 0
+    while claimed < limit:
+        free = min(limit - claimed, deps.config.poll.concurrency - deps.busy)
+        if free > 0:
+            feeds = await _claim(deps, free)
+            claimed += len(feeds)
+            running |= {asyncio.create_task(_run(deps, f)) for f in feeds}
+            if len(feeds) < free:
+                break  # nothing else is due
+        if not running:
+            break  # other ticks hold every slot; the next tick claims the rest
+        done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        results.extend(t.result() for t in done)
+    results.extend(await asyncio.gather(*running))
     summary = PollSummary(
-        feeds=len(feeds),
+        feeds=len(results),
         failed=sum(1 for ok, _, _ in results if not ok),
         new_items=sum(n for _, n, _ in results),
         new_events=sum(e for _, _, e in results),
     )
-    log.info(
-        "poll tick feeds=%d failed=%d new_items=%d events=%d",
-        summary.feeds,
-        summary.failed,
-        summary.new_items,
-        summary.new_events,
-    )
+    if results:
+        log.info(
+            "poll tick feeds=%d failed=%d new_items=%d events=%d",
+            summary.feeds,
+            summary.failed,
+            summary.new_items,
+            summary.new_events,
+        )
+    await check_health(deps)
     return summary
 
 
-def _interval(deps: Deps, feed: FeedState) -> timedelta:
+async def _claim(deps: Deps, n: int) -> list[FeedState]:
+    deps.busy += n  # reserve before awaiting, so an overlapping tick cannot take the slots
+    feeds: list[FeedState] = []
+    try:
+        feeds = await asyncio.to_thread(
+            deps.store.claim_due_feeds, deps.clock(), n, deps.owner, deps.config.poll.lease
+        )
+    finally:
+        deps.busy -= n - len(feeds)
+    return feeds
+
+
+async def _run(deps: Deps, feed: FeedState) -> tuple[bool, int, int]:
+    # issue 6: the lease is renewed while the poll runs (pages and full text can outlast it),
+    # so only a dead instance's feeds move; and each poll is timed and counted for /metrics
+    lease = deps.config.poll.lease
+
+    async def renew() -> None:
+        until = deps.clock() + lease
+        if not await asyncio.to_thread(deps.store.renew_feed_lease, feed.id, deps.owner, until):
+            deps.metrics.leases_lost += 1
+            log.warning("feed lease lost feed_id=%d owner=%s", feed.id, deps.owner)
+
+    started = time.monotonic()
+    try:
+        async with keep_leases(renew, lease, f"feed {feed.id}"):
+            ok, items, events = await poll_feed(deps, feed)
+        kind = None
+        if not ok:
+            with contextlib.suppress(MonitorError):  # poll_feed stored why it failed
+                kind = await asyncio.to_thread(deps.store.feed_error_kind, feed.id)
+            kind = kind or "internal"
+        deps.metrics.observe_poll(time.monotonic() - started, kind, items, events)
+        return ok, items, events
+    finally:
+        deps.busy -= 1
+
+
+def feed_spec(deps: Deps, feed: FeedState) -> FeedSpec:
+    """The configured spec of a stored feed (matched on the URL as typed)."""
     for spec in deps.config.feeds:
         if spec.url == feed.url:
-            return spec.interval
-    return deps.config.poll.interval
+            return spec
+    return FeedSpec(feed.name, feed.url, deps.config.poll.interval)
+
+
+def _limits(deps: Deps) -> Limits:
+    fetch = deps.config.fetch
+    return Limits(
+        max_bytes=deps.config.poll.max_bytes,
+        deadline=deps.config.poll.timeout.total_seconds(),
+        max_redirects=fetch.max_redirects,
+        max_pages=fetch.max_pages,
+    )
+
+
+def _full_text(deps: Deps) -> FullTextSettings:
+    fetch = deps.config.fetch
+    return FullTextSettings(
+        min_chars=fetch.full_text_min_chars,
+        max_bytes=fetch.full_text_max_bytes,
+        deadline=deps.config.poll.timeout.total_seconds(),
+        per_poll=fetch.full_text_per_poll,
+        max_redirects=fetch.max_redirects,
+    )
 
 
 async def poll_feed(deps: Deps, feed: FeedState) -> tuple[bool, int, int]:
     """Poll one feed; returns (ok, new items, new events). Never raises MonitorError."""
     now = deps.clock()
-    interval = _interval(deps, feed)
+    spec = feed_spec(deps, feed)
+    ceiling = deps.config.fetch.backoff_max
     try:
-        result = await fetch_configured(
-            deps.client,
-            feed.url,
-            etag=feed.etag,
-            last_modified=feed.last_modified,
-            max_bytes=deps.config.poll.max_bytes,
-            deadline=deps.config.poll.timeout.total_seconds(),
-        )
+        known = None
+        if spec.kind in (FeedKind.HTML, FeedKind.TELEGRAM) and await asyncio.to_thread(
+            deps.store.has_items, feed.id
+        ):
+
+            async def known(keys: list[str]) -> set[str]:
+                return await asyncio.to_thread(deps.store.known_keys, feed.id, keys)
+
+        seen = Seen(feed.fetch_url, feed.etag, feed.last_modified, feed.body_hash)
+        crop = await harvest(deps.http, spec, seen, _limits(deps), known)
         new: list[tuple[int, Entry]] = []
         events = 0
-        if not result.not_modified:
-            # parse against the configured URL: relative GUIDs resolve against it, and a
-            # redirect must not change every item's dedup key
-            entries = await asyncio.to_thread(parse_feed, feed.url, result.body, result.headers)
-            new = await asyncio.to_thread(deps.store.add_items, feed.id, entries, now)
-            for item_id, entry in new:
-                events += await _match_item(deps, feed, item_id, entry, now)
+        if crop.entries is not None:
+            fresh = await _unseen(deps, feed.id, crop.entries)
+            if fresh and deps.config.fetch.full_text and spec.kind is not FeedKind.TELEGRAM:
+                fresh = await enrich(deps.http, deps.store, fresh, now, _full_text(deps))
+            new, events = await _record_entries(deps, feed, spec, [e for _, e in fresh], now)
+        moved = None
+        if crop.result.moved and spec.kind is not FeedKind.SEARCH:
+            moved = crop.result.url
+            log.info("feed moved permanently feed_id=%d url=%s to=%s", feed.id, feed.url, moved)
         await asyncio.to_thread(
             deps.store.save_poll,
             feed.id,
             now,
-            next_poll_at(now, interval, 0, deps.rand()),
-            etag=result.etag,
-            last_modified=result.last_modified,
+            next_poll_at(now, spec.interval, 0, deps.rand(), ceiling=ceiling),
+            etag=crop.result.etag,
+            last_modified=crop.result.last_modified,
             new_items=len(new),
+            body_hash=crop.body_hash,
+            fetch_url=moved,
         )
-        log.debug("feed polled feed_id=%d status=%d new_items=%d", feed.id, result.status, len(new))
+        log.debug(
+            "feed polled feed_id=%d status=%d parsed=%s pages=%d new_items=%d",
+            feed.id,
+            crop.result.status,
+            crop.entries is not None,
+            crop.pages,
+            len(new),
+        )
         return True, len(new), events
     except MonitorError as e:
-        kind = e.kind.value if isinstance(e, FetchError) else type(e).__name__
+        kind = error_kind(e)
         retry_after = e.retry_after if isinstance(e, FetchError) else None
         error = str(e)
         log.warning(
@@ -146,7 +249,9 @@ async def poll_feed(deps: Deps, feed: FeedState) -> tuple[bool, int, int]:
     except Exception as e:  # one broken feed must never stop the tick
         kind, retry_after, error = "internal", None, f"{type(e).__name__}: {e}"
         log.exception("feed poll crashed feed_id=%d url=%s", feed.id, feed.url)
-    nxt = next_poll_at(now, interval, feed.failures + 1, deps.rand(), retry_after=retry_after)
+    nxt = next_poll_at(
+        now, spec.interval, feed.failures + 1, deps.rand(), retry_after=retry_after, ceiling=ceiling
+    )
     try:
         await asyncio.to_thread(
             deps.store.save_poll, feed.id, now, nxt, error_kind=kind, error=error
@@ -156,76 +261,95 @@ async def poll_feed(deps: Deps, feed: FeedState) -> tuple[bool, int, int]:
     return False, 0, 0
 
 
-async def _match_item(
-    deps: Deps, feed: FeedState, item_id: int, entry: object, now: datetime
-) -> int:
-    from monitor.models import Entry
-
-    assert isinstance(entry, Entry)
-    published = entry.published.date() if entry.published else None
-    meetings = deps.matcher.match(entry.title, entry.text, published)
-    created = 0
-    for meeting in meetings:
-        event_id = await asyncio.to_thread(
-            deps.store.record_meeting, item_id, meeting, subscribers_of(deps.config), now
-        )
-        if event_id is not None:
-            created += 1
-            log.info(
-                "event detected event_id=%d official=%s country=%s date=%s feed_id=%d",
-                event_id,
-                meeting.official_id,
-                meeting.country,
-                meeting.date,
-                feed.id,
-            )
-    return created
+def error_kind(e: MonitorError) -> str:
+    """The closed vocabulary stored in feeds.last_error_kind."""
+    if isinstance(e, FetchError):
+        return e.kind.value
+    if isinstance(e, ParseError):
+        return "not_a_feed"
+    return type(e).__name__.removesuffix("Error").lower() or "internal"
 
 
-async def drain_outbox(deps: Deps, limit: int = 100) -> tuple[int, int]:
-    """Send due deliveries; returns (sent, failed attempts)."""
+HEALTH_EVERY = timedelta(seconds=30)
+
+
+async def check_health(deps: Deps, *, force: bool = False) -> int:
+    """Tell the admins, once, about feeds that started or stopped failing or being silent."""
     now = deps.clock()
-    claimed = await asyncio.to_thread(
-        deps.store.claim_deliveries, now, limit, deps.owner, DELIVERY_LEASE
+    if not force and deps.health_checked_at and now - deps.health_checked_at < HEALTH_EVERY:
+        return 0
+    deps.health_checked_at = now
+    thresholds = {
+        s.url: Thresholds(s.failing_after or deps.config.health.failing_after, s.silent_after)
+        for s in deps.config.feeds
+    }
+    sent = 0
+    try:
+        feeds = await asyncio.to_thread(deps.store.feeds)
+        for notice in health_transitions(feeds, now, thresholds):
+            prev = notice.previous.value if notice.previous else None
+            state = notice.state.value if notice.state else None
+            # Compare-and-set first: of several instances, only one sends the notice.
+            if await asyncio.to_thread(deps.store.set_health, notice.feed_id, prev, state, now):
+                log.warning(
+                    "feed health changed feed_id=%d url=%s notice=%s",
+                    notice.feed_id,
+                    notice.feed_url,
+                    notice.kind,
+                )
+                await notify_admins(deps, notice.subject, notice.text)
+                sent += 1
+    except MonitorError as e:
+        log.error("health check failed error=%s", e)
+    return sent
+
+
+async def _unseen(deps: Deps, feed_id: int, entries: Sequence[Entry]) -> list[tuple[int, Entry]]:
+    """The entries this feed has not stored, numbered in feed order (not stored yet: they are
+    stored with their meetings in one transaction, so a crash never loses a meeting)."""
+    keys = list(dict.fromkeys(e.key for e in entries))
+    known = await asyncio.to_thread(deps.store.known_keys, feed_id, keys)
+    fresh: dict[str, Entry] = {}
+    for e in entries:
+        if e.key not in known:
+            fresh.setdefault(e.key, e)
+    return list(enumerate(fresh.values()))
+
+
+def _match_all(matcher: Matcher, entries: Sequence[Entry]) -> list[tuple[Entry, list[Meeting]]]:
+    return [
+        (e, matcher.match(e.title, e.text, e.published.date() if e.published else None))
+        for e in entries
+    ]
+
+
+async def _record_entries(
+    deps: Deps, feed: FeedState, spec: FeedSpec, entries: Sequence[Entry], now: datetime
+) -> tuple[list[tuple[int, Entry]], int]:
+    """Match new entries, then store them with their events and alerts; returns the stored
+    items and how many events now alert. A feed's first successful poll records its backlog
+    silently (``backfill: alert`` opts out): adding a feed must not flood subscribers."""
+    if not entries:
+        return [], 0
+    found = await asyncio.to_thread(_match_all, deps.matcher, entries)
+    subscribers = subscribers_of(deps.config)
+
+    def router(views: Sequence[View], kind: EventKind) -> list[Route]:
+        return route(views, kind, subscribers, now)
+
+    alert = feed.last_success_at is not None or spec.backfill is Backfill.ALERT
+    recorded = await asyncio.to_thread(
+        deps.store.record_entries, feed.id, found, router, now, alert=alert
     )
-    sent = failed = 0
-    events: dict[int, Event | None] = {}
-    settings = deps.config.delivery
-    for d in claimed:
-        if d.event_id not in events:
-            events[d.event_id] = await asyncio.to_thread(deps.store.event, d.event_id)
-        event = events[d.event_id]
-        if event is None:
-            continue
-        result = await deps.notifier.send(d.subscriber, d.channel, render(event))
-        done = deps.clock()
-        if result.ok:
-            sent += 1
-            await asyncio.to_thread(deps.store.mark_sent, d.id, done)
-            log.info(
-                "alert sent event_id=%d subscriber=%s channel=%s",
-                d.event_id,
-                d.subscriber,
-                d.channel,
-            )
-            continue
-        failed += 1
-        give_up = not result.retryable or d.attempts + 1 >= settings.max_attempts
-        retry_at = (
-            None
-            if give_up
-            else next_retry_at(
-                done, d.attempts + 1, deps.rand(), base=settings.retry_base, cap=settings.retry_max
-            )
+    for event_id in recorded.new_events:
+        log.info("event detected event_id=%d feed_id=%d alert=%s", event_id, feed.id, alert)
+    late = [e for e in recorded.alerted if e not in recorded.new_events]
+    for event_id in late:
+        log.info("event reported live at last event_id=%d feed_id=%d", event_id, feed.id)
+    if not alert and recorded.new_events:
+        log.info(
+            "backlog recorded without alerts feed_id=%d events=%d",
+            feed.id,
+            len(recorded.new_events),
         )
-        await asyncio.to_thread(deps.store.mark_failed, d.id, result.detail, retry_at)
-        log.warning(
-            "alert failed event_id=%d subscriber=%s channel=%s attempt=%d retry_at=%s error=%s",
-            d.event_id,
-            d.subscriber,
-            d.channel,
-            d.attempts + 1,
-            retry_at.isoformat() if retry_at else "never",
-            result.detail,
-        )
-    return sent, failed
+    return recorded.new_items, len(recorded.alerted)

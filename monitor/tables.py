@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import MetaData, UniqueConstraint
+from sqlalchemy import Index, MetaData, UniqueConstraint, false, true
 from sqlmodel import Field, SQLModel
 
 # Named constraints let Alembic's batch mode on SQLite alter them later.
@@ -41,6 +41,26 @@ class FeedRow(SQLModel, table=True):
     lease_owner: str | None = None
     lease_until: datetime | None = None
     created_at: datetime
+    # issue 5: ``url`` stays the configured identity; a permanent redirect moves fetch_url
+    fetch_url: str | None = None
+    body_hash: str | None = None  # sha256 of the last body parsed: same body, no parsing
+    failing_since: datetime | None = None  # first failure of the current streak
+    health_state: str | None = None  # the last admin notice sent: failing | silent | None
+    health_changed_at: datetime | None = None
+
+
+class ArticleRow(SQLModel, table=True):
+    """Full-text cache: one extracted article per URL (issue 5)."""
+
+    __tablename__ = "articles"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url_hash: str = Field(unique=True)  # sha256 of url: URLs can outgrow an index entry
+    url: str
+    fetched_at: datetime
+    text: str | None = None  # None when the fetch or extraction failed
+    error_kind: str | None = None
+    retry_at: datetime | None = None  # a failed URL is not fetched again before this
 
 
 class ItemRow(SQLModel, table=True):
@@ -74,6 +94,13 @@ class EventRow(SQLModel, table=True):
     trigger: str
     spans: str  # JSON list of [start, end, role] into evidence
     first_seen: datetime = Field(index=True)
+    # issue 4: merging and alerting
+    anchor: datetime | None = None  # when its first report was published (else fetched)
+    routed: bool = Field(default=True, sa_column_kwargs={"server_default": true()})  # outbox rows
+    late: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    peer_official_id: str | None = None  # the counterpart, when a watched official too
+    peer_official_name: str | None = None
+    peer_watchlist: str | None = None
 
 
 class EventSourceRow(SQLModel, table=True):
@@ -91,7 +118,10 @@ class DeliveryRow(SQLModel, table=True):
     """The outbox: one row per (event, subscriber, channel), drained by the outbox tick."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("event_id", "subscriber", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscriber", "channel"),
+        Index("ix_deliveries_subscriber_channel", "subscriber", "channel"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(foreign_key="events.id", index=True)
@@ -105,3 +135,14 @@ class DeliveryRow(SQLModel, table=True):
     lease_owner: str | None = None
     lease_until: datetime | None = None
     created_at: datetime
+    batch: str | None = None  # models.Batch: sent with the channel's other rows as one message
+
+
+class MergeLockRow(SQLModel, table=True):
+    """One row per pair of countries and kind, locked while a report of theirs is merged, so
+    two instances (or threads) never both create the same event (issue 4)."""
+
+    __tablename__ = "merge_locks"
+
+    key: str = Field(primary_key=True)
+    touched_at: datetime

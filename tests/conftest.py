@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from tests.pg import PgDatabase, run_database
 
 NOW = datetime(2025, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -47,3 +50,18 @@ def config_dir(tmp_path: Path) -> Path:
         """,
     )
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[PgDatabase]:
+    """PostgreSQL: a fresh ``monitor_test_<random>`` database for this run, dropped after.
+    Fails (never skips) when the server on 127.0.0.1:5432 does not answer."""
+    with run_database() as database:
+        yield database
+
+
+@pytest.fixture
+def pg_url(pg_database: PgDatabase) -> Iterator[str]:
+    """PostgreSQL: a URL to a fresh, empty schema of this run's database."""
+    with pg_database.schema() as url:
+        yield url

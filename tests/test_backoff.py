@@ -42,3 +42,41 @@ def test_next_poll_at(
 def test_next_retry_at(attempts: int, rand: float, expected: timedelta) -> None:
     got = next_retry_at(NOW, attempts, rand, base=timedelta(seconds=30), cap=timedelta(hours=1))
     assert got - NOW == expected
+
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("interval", "failures", "rand", "retry_after", "ceiling", "expected"),
+    [
+        # jitter spreads feeds that fell due together: 0–10% on top, never below the interval
+        pytest.param(TEN, 0, 0.999, None, HOUR, TEN * 1.0999, id="jitter-top"),
+        pytest.param(TEN, 2, 0.5, None, HOUR, TEN * 4 * 1.05, id="backoff-jitter"),
+        pytest.param(TEN, 10, 0.0, None, HOUR, HOUR, id="custom-ceiling"),
+        pytest.param(TEN, 10, 1.0, None, HOUR, HOUR * 1.1, id="ceiling-jitter"),
+        # a feed polled less often than the ceiling keeps its own interval when failing
+        pytest.param(HOUR * 12, 3, 0.0, None, HOUR * 6, HOUR * 12, id="interval-over-ceiling"),
+        # Retry-After on 429/503 is a floor for that URL, capped at the ceiling
+        pytest.param(TEN, 1, 0.0, timedelta(seconds=90), HOUR, TEN * 2, id="retry-after-short"),
+        pytest.param(TEN, 1, 0.0, HOUR / 2, HOUR, HOUR / 2, id="retry-after-honoured"),
+        pytest.param(TEN, 1, 0.0, timedelta(days=365), HOUR, HOUR, id="retry-after-capped"),
+        pytest.param(TEN, 0, 0.0, timedelta(0), HOUR, TEN, id="retry-after-zero"),
+    ],
+)
+def test_next_poll_at_jitter_ceiling_retry_after(
+    interval: timedelta,
+    failures: int,
+    rand: float,
+    retry_after: timedelta | None,
+    ceiling: timedelta,
+    expected: timedelta,
+) -> None:
+    got = next_poll_at(NOW, interval, failures, rand, retry_after=retry_after, ceiling=ceiling)
+    assert got - NOW == expected
+
+
+def test_failing_feed_is_polled_forever_at_the_ceiling() -> None:
+    delays = [next_poll_at(NOW, TEN, n, 0.0) - NOW for n in range(1, 200)]
+    assert delays == sorted(delays)
+    assert delays[-1] == timedelta(hours=6) and all(d <= timedelta(hours=6) for d in delays)

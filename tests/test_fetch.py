@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from monitor.backoff import parse_retry_after
+from monitor.clients import make_client
 from monitor.errors import FetchError, FetchErrorKind
-from monitor.fetch import FetchResult, fetch_feed, make_client, parse_retry_after
+from monitor.fetch import FetchResult, fetch_feed
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 ETAG = '"v1"'

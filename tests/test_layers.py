@@ -18,6 +18,12 @@ PURE = [
     "backoff",
     "parse",
     "gazetteer",
+    "routing",
+    "health",
+    "pages",
+    "inflate",
+    "metrics",  # issue 6
+    "probe",  # issue 6
 ]
 FORBIDDEN_IMPORTS = {
     "httpx",

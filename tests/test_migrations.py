@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
 from monitor import db, tables
@@ -32,3 +33,26 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade_postgresql(pg_url: str) -> None:
+    """The same revisions on PostgreSQL (a fresh schema of this run's database)."""
+    db.upgrade(pg_url)
+    engine = create_engine(pg_url)
+    names = set(inspect(engine).get_table_names())
+    assert {"feeds", "items", "events", "event_sources", "deliveries"} <= names
+    db.downgrade(pg_url, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    db.upgrade(pg_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT current_schema()").scalar() != "public"
+        diff = compare_metadata(MigrationContext.configure(conn), tables.metadata)
+        (head,) = ScriptDirectory.from_config(db.alembic_config(pg_url)).get_heads()
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head
+    engine.dispose()
+    assert diff == [], "models and migrations disagree on PostgreSQL: write a migration"
+
+
+def test_one_head() -> None:
+    heads = ScriptDirectory.from_config(db.alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1, f"migrations branch: heads {heads}; chain the newest revisions"

@@ -230,7 +230,12 @@ ERROR_CASES = [
         b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body/></html>',
         id="well-formed-xhtml-page",
     ),
-    pytest.param(b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', id="json"),
+    pytest.param(b'{"title": "some API", "items": []}', id="json-but-not-json-feed"),
+    pytest.param(
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": {}}', id="json-feed-bad"
+    ),
+    pytest.param(b'{"version": "https://jsonfeed.org/version/1.1", "items": [', id="json-cut"),
+    pytest.param(b'{"a":' * 100_000 + b"1" + b"}" * 100_000, id="json-deep-nesting"),
     pytest.param(b"\x00\xff\xfe garbage \x01", id="binary"),
 ]
 

@@ -1,7 +1,8 @@
-"""Store on real SQLite (and the same statements on PostgreSQL in test_postgres)."""
+"""Store on real SQLite and real PostgreSQL: every test runs on both."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from monitor.models import (
     SubscriberSpec,
     channel_id,
 )
+from monitor.routing import route
 from monitor.store import Store
 
 NOW = datetime(2025, 11, 27, 12, tzinfo=UTC)
@@ -31,9 +33,16 @@ def make_store(url: str) -> Store:
     return Store(db.make_engine(url))
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return make_store(f"sqlite:///{tmp_path / 'm.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The same tests on both databases (PostgreSQL: a fresh schema, see tests/pg.py)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'm.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    s = make_store(url)
+    yield s
+    s.engine.dispose()
 
 
 def meeting(country: str = "Pakistan", on: date | None = date(2025, 11, 25)) -> Meeting:
@@ -95,15 +104,23 @@ def test_sync_feeds_deactivates_removed_feeds(store: Store) -> None:
     assert store.claim_due_feeds(NOW, 10, "a", timedelta(minutes=1)) == []
 
 
+def record(store: Store, feed_id: int, key: str, m: Meeting, subs: list[SubscriberSpec]) -> int:
+    """Store one entry reporting ``m``; the id of the event it made or joined."""
+    router = lambda views, kind: route(views, kind, subs, NOW)  # noqa: E731
+    store.record_entries(feed_id, [(entry(key), [m])], router, NOW)
+    (event,) = [
+        e for e in store.recent_events(50) if any(s.title == f"title {key}" for s in e.sources)
+    ]
+    return event.id
+
+
 def test_meeting_creates_event_and_routed_outbox_rows_once(store: Store) -> None:
     store.sync_feeds([FEED], NOW)
     (feed,) = store.claim_due_feeds(NOW, 10, "a", timedelta(minutes=1))
-    (item1, _), (item2, _) = store.add_items(feed.id, [entry("1"), entry("2")], NOW)
     subs = [DESK, JORDAN_ONLY]
-    event_id = store.record_meeting(item1, meeting(), subs, NOW)
-    assert event_id is not None
+    event_id = record(store, feed.id, "1", meeting(), subs)
     # another outlet, a day later in its time zone: a source, not a new event
-    assert store.record_meeting(item2, meeting(on=date(2025, 11, 26)), subs, NOW) is None
+    assert record(store, feed.id, "2", meeting(on=date(2025, 11, 26)), subs) == event_id
     claimed = store.claim_deliveries(NOW, 10, "a", timedelta(minutes=1))
     assert sorted((c.subscriber, c.channel) for c in claimed) == sorted(
         ("desk", channel_id(u)) for u in DESK.notify
@@ -116,8 +133,7 @@ def test_meeting_creates_event_and_routed_outbox_rows_once(store: Store) -> None
 def test_delivery_retry_and_give_up(store: Store) -> None:
     store.sync_feeds([FEED], NOW)
     (feed,) = store.claim_due_feeds(NOW, 10, "a", timedelta(minutes=1))
-    ((item, _),) = store.add_items(feed.id, [entry("1")], NOW)
-    store.record_meeting(item, meeting(), [JORDAN_ONLY, DESK], NOW)
+    record(store, feed.id, "1", meeting(), [JORDAN_ONLY, DESK])
     first, second = store.claim_deliveries(NOW, 10, "a", timedelta(minutes=1))
     store.mark_sent(first.id, NOW)
     store.mark_failed(second.id, "refused", NOW + timedelta(minutes=5))

@@ -88,6 +88,7 @@ def _directives(text: str) -> dict[str, list[str]]:
         ("DynamicUser", "yes"),
         ("StateDirectory", "monitor"),
         ("ConfigurationDirectory", "monitor"),
+        ("RuntimeDirectory", "monitor"),
         ("Environment", "MONITOR_CONFIG=/etc/monitor/monitor.yaml"),
         ("EnvironmentFile", "-/etc/monitor/monitor.env"),
         ("ExecStart", "/usr/local/bin/monitor run"),

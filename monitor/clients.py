@@ -1,0 +1,125 @@
+"""I/O: the shared HTTP clients and the per-host politeness limit.
+
+Two clients, two connection pools: ``trusted`` for the hosts an admin typed in monitor.yaml,
+``guarded`` (monitor.guard) for everything else. One pool for both would let a connection
+opened to a trusted 127.0.0.1 feed be reused for a link in content that names the same
+address. Both follow no redirects on their own: fetch follows them hop by hop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx
+
+from monitor.guard import GuardedBackend, GuardedTransport, Resolver
+from monitor.inflate import ACCEPT_ENCODING
+
+DEFAULT_USER_AGENT = "monitor/0.1 (+defence-meeting watcher)"
+
+
+class HostLimiter:
+    """At most ``per_host`` requests in flight to one host:port at a time (this process)."""
+
+    def __init__(self, per_host: int) -> None:
+        self.per_host = per_host
+        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @asynccontextmanager
+    async def slot(self, key: str) -> AsyncIterator[None]:
+        """Hold one of ``key``'s slots; the entry is dropped when nobody uses it."""
+        sem, users = self._slots.get(key) or (asyncio.Semaphore(self.per_host), 0)
+        self._slots[key] = (sem, users + 1)
+        try:
+            async with sem:
+                yield
+        finally:
+            sem, users = self._slots[key]
+            if users <= 1:
+                del self._slots[key]
+            else:
+                self._slots[key] = (sem, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+
+@dataclass(slots=True)
+class Http:
+    """The shared clients: one for admin-typed feed hosts, one guarded for everything else.
+
+    Two pools, not one: a connection opened for a trusted 127.0.0.1 feed must never be
+    reused for a link in content that points at the same address.
+    """
+
+    trusted: httpx.AsyncClient
+    guarded: httpx.AsyncClient
+    hosts: HostLimiter = field(default_factory=lambda: HostLimiter(4))
+
+    @classmethod
+    def single(cls, client: httpx.AsyncClient, per_host: int = 4) -> Http:
+        """Use one client for every hop (tests, and ``allow_private_links`` setups)."""
+        return cls(client, client, HostLimiter(per_host))
+
+    def client_for(self, url: httpx.URL, trusted_host: str | None) -> httpx.AsyncClient:
+        """The trusted client on the host typed in monitor.yaml, the guarded one elsewhere."""
+        if trusted_host is not None and url.host.lower() == trusted_host.lower():
+            return self.trusted
+        return self.guarded
+
+    async def aclose(self) -> None:
+        await self.trusted.aclose()
+        if self.guarded is not self.trusted:
+            await self.guarded.aclose()
+
+
+def make_client(
+    *,
+    timeout: float = 10.0,
+    user_agent: str = DEFAULT_USER_AGENT,
+    max_connections: int = 20,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """Build one AsyncClient; fetch_feed follows redirects itself, hop by hop."""
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        # Proxy variables from the environment must not bypass the SSRF guard (libraries.md §7).
+        trust_env=False,
+        # Per-read timeouts only; fetch_feed adds an overall deadline (slow-loris).
+        timeout=httpx.Timeout(timeout, connect=5.0),
+        # Ignored by httpx when a custom transport is given: that transport owns its pool.
+        limits=httpx.Limits(max_connections=max_connections),
+        # Only what monitor.inflate decodes with a size bound (no br/zstd even if installed).
+        headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+        transport=transport,
+    )
+
+
+def make_http(
+    *,
+    allow_private_links: bool = False,
+    max_connections: int = 20,
+    per_host: int = 4,
+    user_agent: str = DEFAULT_USER_AGENT,
+    resolve: Resolver | None = None,
+) -> Http:
+    """The daemon's clients; ``allow_private_links`` turns the guard off for content links."""
+    trusted = make_client(user_agent=user_agent, max_connections=max_connections)
+    if allow_private_links:
+        return Http(trusted, trusted, HostLimiter(per_host))
+    backend = GuardedBackend(resolve=resolve) if resolve else GuardedBackend()
+    transport = GuardedTransport(max_connections=max_connections, backend=backend)
+    guarded = make_client(user_agent=user_agent, transport=transport)
+    return Http(trusted, guarded, HostLimiter(per_host))
+
+
+def host_key(url: str) -> str:
+    """host:port, the unit of politeness (per-host limits)."""
+    try:
+        u = httpx.URL(url)
+    except httpx.InvalidURL:
+        return url
+    return f"{u.host}:{u.port or (443 if u.scheme == 'https' else 80)}"
