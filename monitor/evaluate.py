@@ -15,10 +15,11 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.events import MergeReport, merge_all, score_merges
 from monitor.gazetteer import Gazetteer
 from monitor.models import EventKind, Meeting, Official
 from monitor.normalise import fold, squash
@@ -163,6 +164,13 @@ class Scorer:
             theirs and theirs.id == p.official_id and self.place(g.official_country) == p.country
         )
 
+    def gold_key(self, article: Article, p: Prediction) -> str | None:
+        """The real-world meeting a prediction reports (its gold ``meeting_key``), if any."""
+        for g in article.events:
+            if g.meeting_key and self._fits(p, g):
+                return g.meeting_key
+        return None
+
     def in_scope(self, g: Gold) -> bool:
         return self.watched(g.official) is not None or self.watched(g.counterpart) is not None
 
@@ -205,16 +213,40 @@ class Scorer:
         return report
 
 
+def detect(
+    articles: Iterable[Article], match: Callable[[str, str, date | None], list[Meeting]]
+) -> dict[str, list[Meeting]]:
+    return {a.id: match(a.title, a.text, a.published) for a in articles}
+
+
+def as_prediction(article: str, m: Meeting) -> Prediction:
+    return Prediction(article, m.official_id, m.country, str(m.kind), m.date, m.evidence)
+
+
 def predict(
     articles: Iterable[Article], match: Callable[[str, str, date | None], list[Meeting]]
 ) -> dict[str, list[Prediction]]:
     return {
-        a.id: [
-            Prediction(a.id, m.official_id, m.country, str(m.kind), m.date, m.evidence)
-            for m in match(a.title, a.text, a.published)
-        ]
-        for a in articles
+        aid: [as_prediction(aid, m) for m in found]
+        for aid, found in detect(articles, match).items()
     }
+
+
+def merge_corpus(
+    articles: Sequence[Article], found: dict[str, list[Meeting]], scorer: Scorer
+) -> MergeReport:
+    """Merge every article's meetings as the daemon would (in publication order) and compare
+    the events with the gold meeting keys: over-merges and splits."""
+    by_id = {a.id: a for a in articles}
+    order = sorted(articles, key=lambda a: (a.published or date.max, a.id))
+    members = [(a.id, m) for a in order for m in found.get(a.id, [])]
+
+    def seen_at(aid: str) -> datetime | None:
+        day = by_id[aid].published
+        return datetime(day.year, day.month, day.day, 12, tzinfo=UTC) if day else None
+
+    groups = merge_all(members, seen_at)
+    return score_merges(groups, lambda aid, m: scorer.gold_key(by_id[aid], as_prediction(aid, m)))
 
 
 def keyword_baseline(

@@ -15,10 +15,13 @@ from monitor.evaluate import (
     Scorer,
     Tally,
     as_json,
+    as_prediction,
+    detect,
     keyword_baseline,
     load_corpus,
-    predict,
+    merge_corpus,
 )
+from monitor.events import MergeReport
 from monitor.gazetteer import load_gazetteer
 from monitor.match import Matcher, confidence
 from monitor.models import Meeting, Watchlist
@@ -91,8 +94,10 @@ def run_eval(watchlist_path: Path, corpus_path: Path, as_json_out: bool) -> int:
     articles = load_corpus(corpus_path)
     matcher = Matcher([watchlist], gazetteer)
     scorer = Scorer(watchlist.officials, gazetteer)
-    predictions = predict(articles, matcher.match)
+    found = detect(articles, matcher.match)
+    predictions = {aid: [as_prediction(aid, m) for m in ms] for aid, ms in found.items()}
     report = scorer.score(articles, predictions)
+    merges = merge_corpus(articles, found, scorer)
     base_predictions = keyword_baseline(articles, watchlist.officials, gazetteer)
     baseline = scorer.score(articles, base_predictions)
     if as_json_out:
@@ -104,6 +109,7 @@ def run_eval(watchlist_path: Path, corpus_path: Path, as_json_out: bool) -> int:
         )
         return 0
     _print_report(report, baseline)
+    _print_merges(merges)
     t = report.total
     print(
         f"events: precision={t.precision:.3f} recall={t.recall:.3f} f1={t.f1:.3f} "
@@ -136,6 +142,26 @@ def _print_report(report: Report, baseline: Report) -> None:
         )
     for p, g in report.wrong_dates:
         print(f"DATE {p.article}: {_pred(p)} gold={g.date}")
+    print()
+
+
+def _print_merges(merges: MergeReport) -> None:
+    multi = merges.multi_article_meetings
+    share = len(merges.splits) / multi if multi else 0.0
+    print(
+        f"merging: over-merges={len(merges.over_merges)} splits={len(merges.splits)} "
+        f"of {multi} meetings reported by more than one article ({share:.1%})"
+    )
+    for keys, members in merges.over_merges:
+        print(
+            f"OVER-MERGE {', '.join(keys)}: "
+            + "; ".join(f"{a} {m.official_id}~{m.country} {m.date}" for a, m in members)
+        )
+    for key, events in merges.splits:
+        print(
+            f"SPLIT {key}: "
+            + " | ".join(", ".join(f"{a} {m.date}" for a, m in ev) for ev in events)
+        )
     print()
 
 
