@@ -416,7 +416,7 @@ def feed_article(
     rng = random.Random(feed * 1_000_003 + j)
     published = BASE_TIME + timedelta(minutes=37 * j + feed % 37)
     guid = f"https://news{feed % 97}.example.org/{feed}/article-{j}"
-    mentions = bool(officials) and (feed + j) % mention_every == 0
+    mentions = bool(officials) and mention_every > 0 and (feed + j) % mention_every == 0
     if mentions:
         k = rng.randrange(MEETING_POOL)
         official = officials[k % len(officials)]

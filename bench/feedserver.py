@@ -59,6 +59,7 @@ class Options:
     grow_share: float
     officials: int
     seed: int
+    mention_every: int = 10  # one item in this many reports a meeting; 0: none
 
 
 def _share(i: int, salt: int) -> float:
@@ -88,7 +89,8 @@ class Feeds:
         added = self.added.get(i, [])
         total = ITEMS_PER_FEED + n_extra - len(added)
         articles = [
-            common.feed_article(i, j, self.officials) for j in range(total - ITEMS_PER_FEED, total)
+            common.feed_article(i, j, self.officials, self.opts.mention_every)
+            for j in range(total - ITEMS_PER_FEED, total)
         ]
         articles = (added[::-1] + articles[::-1])[:ITEMS_PER_FEED]
         body = common.rss_document(i, articles)
@@ -349,6 +351,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--grow-share", type=float, default=0.0)
     p.add_argument("--officials", type=int, default=50, help="watched officials named in items")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--mention-every", type=int, default=10, help="one item in N reports a meeting; 0: none"
+    )
     p.add_argument("--quiet", action="store_true", help="no per-second throughput lines")
     a = p.parse_args(argv)
     opts = Options(
@@ -360,6 +365,7 @@ def main(argv: list[str] | None = None) -> None:
         grow_share=a.grow_share,
         officials=a.officials,
         seed=a.seed,
+        mention_every=a.mention_every,
     )
     serve(opts, a.workers, a.port, quiet=a.quiet)
 

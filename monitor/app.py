@@ -103,14 +103,25 @@ async def poll_once(config: Config) -> int:
     deps = build_deps(config, store)
     try:
         await asyncio.to_thread(store.make_all_due, utcnow())
-        summary = await poll_due(deps)
-        sent, failed = await drain_outbox(deps)
+        feeds = failed_feeds = new_items = new_events = 0
+        # each call claims a batch; polled feeds are no longer due, so this ends
+        while (summary := await poll_due(deps)).feeds:
+            feeds += summary.feeds
+            failed_feeds += summary.failed
+            new_items += summary.new_items
+            new_events += summary.new_events
+        sent = failed = 0
+        while True:  # a batch at a time; failed sends wait for their retry time, so this ends
+            batch_sent, batch_failed = await drain_outbox(deps)
+            if not batch_sent + batch_failed:
+                break
+            sent, failed = sent + batch_sent, failed + batch_failed
         log.info(
             "poll once done feeds=%d failed=%d new_items=%d events=%d sent=%d send_failures=%d",
-            summary.feeds,
-            summary.failed,
-            summary.new_items,
-            summary.new_events,
+            feeds,
+            failed_feeds,
+            new_items,
+            new_events,
             sent,
             failed,
         )

@@ -8,8 +8,8 @@ No I/O; the time a report was published (or fetched) is passed in. The rules:
 - Dates stated by the text: within one day of each other (outlets' time zones, "yesterday").
 - A report whose text states no date (dated only by its publication, or not at all) joins an
   event of its pair held up to ``REPORT_LAG`` before it was published; two such reports join
-  when published within ``REPORT_LAG`` of each other. Reports with no time at all (only in
-  corpora, never in the daemon) join each other.
+  when published within ``REPORT_LAG`` of each other. A report with no time at all (only in
+  corpora: the daemon always knows when it fetched one) joins nothing.
 - Distinct dates further apart stay distinct events; so do different kinds (a plan, a call).
 
 ``merge_all`` replays these rules over a corpus exactly as the daemon applies them;
@@ -146,7 +146,7 @@ def _near(report: Report, ev: KnownEvent, seen: datetime | None) -> bool:
     if d is not None:
         return ev.anchor is not None and _held_near(d, ev.anchor, ev.kind)
     if seen is None or ev.anchor is None:
-        return seen is None and ev.anchor is None  # nothing known about either's time
+        return False  # nothing places one of them in time: a guess could merge two meetings
     return abs(seen - ev.anchor) <= REPORT_LAG
 
 

@@ -188,7 +188,9 @@ CASES = [
         1,
         id="peer-reports-too",
     ),
-    pytest.param(one(meeting(on=None)), [known(1, on=None, anchor=None)], None, 1, id="timeless"),
+    pytest.param(
+        one(meeting(on=None)), [known(1, on=None, anchor=None)], None, None, id="timeless"
+    ),
     pytest.param(one(meeting(on=None)), [known(1, on=None)], None, None, id="timeless-vs-known"),
     pytest.param(one(meeting()), [], at(23), None, id="nothing-known"),
 ]

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -272,6 +273,12 @@ def test_pid_file_written_found_and_removed(tmp_path: Path) -> None:
 
     daemon = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "monitor"])
     try:
+        # until the child has exec'd, /proc shows the parent's (pytest's) command line
+        cmdline = Path(f"/proc/{daemon.pid}/cmdline")
+        for _ in range(200):
+            if b"\0monitor" in cmdline.read_bytes():
+                break
+            time.sleep(0.05)
         missing = tmp_path / "nope" / "monitor.pid"
         path = pidfile.write([missing, tmp_path / "monitor.pid"], pid=daemon.pid)
         assert path == tmp_path / "monitor.pid"
