@@ -45,6 +45,7 @@ class Article:
     title: str
     text: str
     events: tuple[Gold, ...]
+    group_date: date | None = None  # corpus hint: the date other reports of it give
 
 
 def _day(value: str | None) -> date | None:
@@ -74,6 +75,7 @@ def load_corpus(path: Path) -> list[Article]:
                 )
                 for e in raw.get("events", [])
             )
+            hints = sorted(d for e in raw.get("events", []) if (d := _day(e.get("group_date"))))
             out.append(
                 Article(
                     raw["id"],
@@ -82,6 +84,7 @@ def load_corpus(path: Path) -> list[Article]:
                     raw.get("title") or "",
                     raw.get("text") or "",
                     events,
+                    hints[0] if hints else None,
                 )
             )
         except (KeyError, ValueError, TypeError) as e:
@@ -238,11 +241,13 @@ def merge_corpus(
     """Merge every article's meetings as the daemon would (in publication order) and compare
     the events with the gold meeting keys: over-merges and splits."""
     by_id = {a.id: a for a in articles}
-    order = sorted(articles, key=lambda a: (a.published or date.max, a.id))
+    order = sorted(articles, key=lambda a: (a.published or a.group_date or date.max, a.id))
     members = [(a.id, m) for a in order for m in found.get(a.id, [])]
 
     def seen_at(aid: str) -> datetime | None:
-        day = by_id[aid].published
+        # when the daemon would have fetched it: its publication, or for an undated page the
+        # date the corpus says other reports give (a daemon sees news soon after it appears)
+        day = by_id[aid].published or by_id[aid].group_date
         return datetime(day.year, day.month, day.day, 12, tzinfo=UTC) if day else None
 
     groups = merge_all(members, seen_at)
