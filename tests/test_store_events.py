@@ -4,8 +4,6 @@ server on 127.0.0.1:5432 answers)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -58,23 +56,6 @@ def make_store(url: str, feeds: int = 1) -> tuple[Store, list[int]]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'm.db'}"
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    name = f"monitor_test_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-    except psycopg.Error as e:
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {e}")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def test_backlog_is_silent_until_a_live_report_which_alerts_late(sqlite_url: str) -> None:
