@@ -7,7 +7,6 @@ An official or watchlist filter also finds the events where that official is the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from monitor.errors import StoreError
-from monitor.models import DateSource, Event, EventKind, Meeting, Source, Span
+from monitor.models import Event, EventKind, Source
+from monitor.store_events import meeting_from_row
 from monitor.tables import EventRow, EventSourceRow, FeedRow, ItemRow
 
 
@@ -229,20 +229,7 @@ def utc(when: datetime | None) -> datetime | None:
 
 def _event(r: EventRow, sources: tuple[Source, ...]) -> Event:
     assert r.id is not None
-    meeting = Meeting(
-        official_id=r.official_id,
-        official_name=r.official_name,
-        official_country=r.official_country,
-        watchlist=r.watchlist,
-        country=r.country,
-        kind=EventKind(r.kind),
-        date=r.event_date,
-        date_source=DateSource(r.date_source),
-        evidence=r.evidence,
-        trigger=r.trigger,
-        counterpart=r.counterpart,
-        spans=tuple(Span(a, b, role) for a, b, role in json.loads(r.spans or "[]")),
-    )
+    meeting = meeting_from_row(r)
     return Event(
         id=r.id,
         meeting=meeting,

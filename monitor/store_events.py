@@ -256,7 +256,7 @@ class EventStore:
         assert row.id is not None
         return Event(
             id=row.id,
-            meeting=_meeting(row),
+            meeting=meeting_from_row(row),
             first_seen=row.first_seen,
             sources=tuple(Source(*src) for src in sources),
             late=row.late,
@@ -329,7 +329,8 @@ def _event_values(m: Meeting, now: datetime) -> dict[str, Any]:
     }
 
 
-def _meeting(r: EventRow) -> Meeting:
+def meeting_from_row(r: EventRow) -> Meeting:
+    """The Meeting an events row stores (the web queries read rows the same way)."""
     return Meeting(
         official_id=r.official_id,
         official_name=r.official_name,
@@ -342,5 +343,5 @@ def _meeting(r: EventRow) -> Meeting:
         evidence=r.evidence,
         trigger=r.trigger,
         counterpart=r.counterpart,
-        spans=tuple(Span(a, b, role) for a, b, role in json.loads(r.spans)),
+        spans=tuple(Span(a, b, role) for a, b, role in json.loads(r.spans or "[]")),
     )
