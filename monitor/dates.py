@@ -15,18 +15,18 @@ from monitor.normalise import fold
 _MONTHS: dict[str, int] = {}
 for _num, _names in enumerate(
     [
-        "january jan janvier janv يناير كانون الثاني جانفي",
-        "february feb fevrier fevr فبراير شباط فيفري",
-        "march mar mars مارس اذار",
-        "april apr avril ابريل نيسان افريل",
-        "may mai مايو ايار ماي",
-        "june jun juin يونيو حزيران جوان",
-        "july jul juillet juil يوليو تموز جويليه",
-        "august aug aout اغسطس اب اوت",
-        "september sep sept septembre سبتمبر ايلول",
-        "october oct octobre اكتوبر تشرين الاول",
-        "november nov novembre نوفمبر تشرين الثاني",
-        "december dec decembre ديسمبر كانون الاول",
+        "january jan janvier janv يناير كانون الثاني جانفي ocak января",
+        "february feb fevrier fevr فبراير شباط فيفري subat февраля",
+        "march mar mars مارس اذار mart марта",
+        "april apr avril ابريل نيسان افريل nisan апреля",
+        "may mai مايو ايار ماي mayis мая",
+        "june jun juin يونيو حزيران جوان haziran июня",
+        "july jul juillet juil يوليو تموز جويليه temmuz июля",
+        "august aug aout اغسطس اب اوت agustos августа",
+        "september sep sept septembre سبتمبر ايلول eylul сентября",
+        "october oct octobre اكتوبر تشرين الاول ekim октября",
+        "november nov novembre نوفمبر تشرين الثاني kasim ноября",
+        "december dec decembre ديسمبر كانون الاول aralik декабря",
     ],
     start=1,
 ):
@@ -45,13 +45,13 @@ _ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _WEEKDAYS: dict[str, int] = {}
 for _num, _names in enumerate(
     [
-        "monday lundi الاثنين اثنين",
-        "tuesday mardi الثلاثاء",
-        "wednesday mercredi الاربعاء",
-        "thursday jeudi الخميس",
-        "friday vendredi الجمعه",
-        "saturday samedi السبت",
-        "sunday dimanche الاحد",
+        "monday lundi الاثنين اثنين pazartesi понедельник",
+        "tuesday mardi الثلاثاء вторник",  # not Turkish "salı": also a name (Sali Berisha)
+        "wednesday mercredi الاربعاء carsamba среду",
+        "thursday jeudi الخميس persembe четверг",
+        "friday vendredi الجمعه cuma пятницу",
+        "saturday samedi السبت cumartesi субботу",
+        "sunday dimanche الاحد воскресенье",
     ]
 ):
     for _w in _names.split():
