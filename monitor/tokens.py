@@ -139,9 +139,17 @@ class PhraseIndex(Generic[T]):
         """Non-overlapping hits, each the longest phrase starting at its first token."""
         i = 0
         n = len(tokens)
+        root = self._root
         while i < n:
             best: tuple[int, list[T]] | None = None
-            node: dict[str, object] | None = self._step(self._root, tokens[i].text)
+            word = tokens[i].text
+            # the hot path: most words start no phrase and are not Arabic
+            node: dict[str, object] | None = root.get(word)  # type: ignore[assignment]
+            if node is None:
+                if word < "\u0600":
+                    i += 1
+                    continue
+                node = self._step(root, word)
             j = i
             while node is not None:
                 if "" in node:
