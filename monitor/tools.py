@@ -22,8 +22,9 @@ from monitor.evaluate import (
     merge_corpus,
 )
 from monitor.events import MergeReport
+from monitor.evidence import confidence
 from monitor.gazetteer import load_gazetteer
-from monitor.match import Matcher, confidence
+from monitor.match import Matcher
 from monitor.models import Meeting, Watchlist
 from monitor.render import subject
 

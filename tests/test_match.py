@@ -10,8 +10,9 @@ from datetime import date
 
 import pytest
 
+from monitor.evidence import confidence, split_sentences
 from monitor.gazetteer import load_gazetteer
-from monitor.match import Matcher, confidence, split_sentences
+from monitor.match import Matcher
 from monitor.models import DateSource, EventKind, Official, Watchlist
 
 ABU_QASRA = Official(
