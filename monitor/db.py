@@ -14,6 +14,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
@@ -82,6 +83,11 @@ def downgrade(url: str, revision: str) -> None:
         command.downgrade(alembic_config(url), revision)
     except SQLAlchemyError as e:
         raise StoreError(f"migration failed on {redact(url)}: {e}") from e
+
+
+def insert_for(engine: Engine, table: Any) -> Any:
+    """INSERT for ``engine``'s dialect, so ``on_conflict_do_*`` works on SQLite and PostgreSQL."""
+    return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def ping(engine: Engine) -> bool:

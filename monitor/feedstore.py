@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from monitor.db import insert_for
 from monitor.tables import ArticleRow, FeedRow, ItemRow
 
 
@@ -120,12 +120,13 @@ class FeedStore:
             "error_kind": error_kind,
             "retry_at": retry_at,
         }
-        insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(
-            ArticleRow
-        )
-        stmt = insert.values(values).on_conflict_do_update(
-            index_elements=["url_hash"],
-            set_={k: v for k, v in values.items() if k != "url_hash"},
+        stmt = (
+            insert_for(self.engine, ArticleRow)
+            .values(values)
+            .on_conflict_do_update(
+                index_elements=["url_hash"],
+                set_={k: v for k, v in values.items() if k != "url_hash"},
+            )
         )
         with self._guard("save article"), self._session() as s:
             s.execute(stmt)

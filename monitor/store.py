@@ -13,20 +13,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
+from monitor.db import insert_for
 from monitor.errors import StoreError
 from monitor.feedstore import FeedStore
 from monitor.models import (
     Entry,
     FeedSpec,
 )
-from monitor.store_events import EventStore
+from monitor.store_events import EventStore, insert_new_items
 from monitor.store_ops import OpsStore
 from monitor.store_outbox import OutboxStore
-from monitor.tables import FeedRow, ItemRow
+from monitor.tables import FeedRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +49,6 @@ class FeedState:
     failing_since: datetime | None = None
     health_state: str | None = None
     created_at: datetime | None = None
-
-
-def _insert(engine: Engine, table: Any) -> Any:
-    return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _feed_state(r: FeedRow) -> FeedState:
@@ -101,7 +97,7 @@ class Store(FeedStore, EventStore, OutboxStore, OpsStore):
             ]
             if new:
                 # issue 6: another instance starting at the same moment may add them first
-                insert = _insert(self.engine, FeedRow).values(new)
+                insert = insert_for(self.engine, FeedRow).values(new)
                 s.execute(insert.on_conflict_do_nothing(index_elements=["url"]))
             for url, spec in wanted.items():
                 row = rows.get(url)
@@ -203,23 +199,7 @@ class Store(FeedStore, EventStore, OutboxStore, OpsStore):
             by_key.setdefault(e.key, e)
         if not by_key:
             return []
-        values = [
-            {
-                "feed_id": feed_id,
-                "key": e.key,
-                "title": e.title[:1000],
-                "link": e.link,
-                "published": e.published,
-                "fetched_at": now,
-            }
-            for e in by_key.values()
-        ]
-        stmt = (
-            _insert(self.engine, ItemRow)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["feed_id", "key"])
-            .returning(col(ItemRow.id), col(ItemRow.key))
-        )
+        stmt = insert_new_items(self.engine, feed_id, by_key.values(), now)
         with self._guard("add items"), self._session() as s:
             new = [(item_id, by_key[key]) for item_id, key in s.execute(stmt)]
             s.commit()

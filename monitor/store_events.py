@@ -10,16 +10,16 @@ instances: a ``merge_locks`` row is locked first (SQLite's single writer does th
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from monitor.db import insert_for
 from monitor.events import (
     KnownEvent,
     Report,
@@ -54,8 +54,26 @@ class Recorded:
     alerted: list[int]  # events whose alerts this call queued (new, or reported live at last)
 
 
-def insert_for(engine: Engine, table: Any) -> Any:
-    return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
+def insert_new_items(engine: Engine, feed_id: int, entries: Iterable[Entry], now: datetime) -> Any:
+    """INSERT of a feed's entries that skips the ones it already has and RETURNS (id, key) of
+    the rows it added: the only way items enter the database."""
+    rows = [
+        {
+            "feed_id": feed_id,
+            "key": e.key,
+            "title": e.title[:1000],
+            "link": e.link,
+            "published": e.published,
+            "fetched_at": now,
+        }
+        for e in entries
+    ]
+    return (
+        insert_for(engine, ItemRow)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["feed_id", "key"])
+        .returning(col(ItemRow.id), col(ItemRow.key))
+    )
 
 
 def seen_at(entry: Entry, now: datetime) -> datetime:
@@ -96,23 +114,7 @@ class EventStore:
             by_key.setdefault(entry.key, (entry, meetings))
         if not by_key:
             return Recorded([], [], [])
-        rows = [
-            {
-                "feed_id": feed_id,
-                "key": e.key,
-                "title": e.title[:1000],
-                "link": e.link,
-                "published": e.published,
-                "fetched_at": now,
-            }
-            for e, _ in by_key.values()
-        ]
-        stmt = (
-            insert_for(self.engine, ItemRow)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["feed_id", "key"])
-            .returning(col(ItemRow.id), col(ItemRow.key))
-        )
+        stmt = insert_new_items(self.engine, feed_id, [e for e, _ in by_key.values()], now)
         out = Recorded([], [], [])
         with self._guard("record entries"), self._session() as s:
             ids = dict((key, item_id) for item_id, key in s.execute(stmt))
