@@ -60,8 +60,9 @@ _WEEKDAY = re.compile(
     r"(?<!\w)(?:[وفب]?)(" + "|".join(sorted(_WEEKDAYS, key=len, reverse=True)) + r")(?!\w)"
 )
 _SAID = re.compile(
-    r"(?<!\w)(said|says|announced|told \w+|stated|قال|قالت|اعلن|اعلنت|a declare|a annonce)"
-    r"(?: on)?\s*$"
+    r"(?<!\w)(said|says|announced|told \w+|stated|reported|reports|added|wrote|tweeted|posted"
+    r"|confirmed|quoted|قال|قالت|اعلن|اعلنت|افاد|افادت|اضاف|اضافت|a declare|a annonce"
+    r"|a ajoute|a indique|rapporte)(?: on| le| يوم)?\s*$"
 )
 _NEXT = re.compile(r"(?<!\w)(next|coming|prochain|المقبل|القادم)(?!\w)")
 _TODAY = re.compile(

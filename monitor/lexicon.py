@@ -39,18 +39,35 @@ def _words(raw: object) -> list[str]:
     return [str(w) for w in (raw or [])]  # type: ignore[attr-defined]
 
 
+_KINDS = (Cue.MEETING, Cue.CALL, Cue.VISIT, Cue.FUTURE)
+
+
+def _inner_kinds(words: tuple[str, ...], found: dict[tuple[str, ...], list[Cue]]) -> list[Cue]:
+    """The kind cues of shorter phrases inside this one: the index takes the longest match,
+    so "follow-up meeting" (the same pair again) must still say "meeting"."""
+    out: list[Cue] = []
+    for n in range(1, len(words)):
+        for i in range(len(words) - n + 1):
+            out += [c for c in found.get(words[i : i + n], ()) if c in _KINDS]
+    return out
+
+
 @functools.cache
 def load_lexicon() -> Lexicon:
     data = yaml.load(
         (files("monitor") / "data" / "lexicon.yaml").read_text(encoding="utf-8"),
         Loader=yaml.CSafeLoader,
     )
-    cues: PhraseIndex[Cue] = PhraseIndex()
+    found: dict[tuple[str, ...], list[Cue]] = {}
     for cue in Cue:
         if cue is Cue.NOT_PLACE_AFTER:
             continue
         for phrase in _words(data[str(cue)]):
-            cues.add(phrase_tokens(phrase), cue)
+            found.setdefault(phrase_tokens(phrase), []).append(cue)
+    cues: PhraseIndex[Cue] = PhraseIndex()
+    for words, kinds in found.items():
+        for cue in dict.fromkeys([*kinds, *_inner_kinds(words, found)]):
+            cues.add(words, cue)
     not_after = frozenset(t for p in _words(data["not_place_after"]) for t in phrase_tokens(p))
     glue = frozenset(t for p in _words(data["qualifier_glue"]) for t in phrase_tokens(p))
     locative = frozenset(t for p in _words(data["locative"]) for t in phrase_tokens(p))

@@ -59,6 +59,31 @@ class _Article:
     named: set[str] = field(default_factory=set)
     recent: list[tuple[int, Official]] = field(default_factory=list)  # (sentence no, subject)
     protagonist: Official | None = None  # the official the article names most
+    # dates of sentences that report a meeting but name nobody: "The meeting on Thursday…"
+    loose_dates: list[date] = field(default_factory=list)
+
+
+_CONTACT = (EventKind.MEETING, EventKind.CALL)
+
+
+def _in_pair(official_id: str, found: Sequence[Meeting]) -> bool:
+    return any(official_id in (m.official_id, m.counterpart_id) for m in found)
+
+
+def _date_from_elsewhere(
+    found: list[Meeting], loose: list[date], published: date | None
+) -> list[Meeting]:
+    """ "Minister X hosted Y in Jeddah. … The meeting on Thursday came after …": a meeting
+    whose own sentence states no date takes the one date that the article's sentences about
+    an unnamed meeting state; two such dates could be two meetings, so then none."""
+    if len(set(loose)) != 1 or (published is not None and loose[0] > published):
+        return found
+    return [
+        replace(m, date=loose[0], date_source=DateSource.TEXT)
+        if m.kind in _CONTACT and m.date_source is not DateSource.TEXT
+        else m
+        for m in found
+    ]
 
 
 def _arabic_construct(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -134,7 +159,7 @@ class Matcher:
         for n, (sentence, toks, hits) in enumerate(zip(sentences, tokenised, named, strict=True)):
             for meeting in self._sentence(n, sentence, toks, hits, published, article, found):
                 keep(found, meeting)
-        return found
+        return _date_from_elsewhere(found, article.loose_dates, published)
 
     def _may_mention(self, body: str) -> bool:
         """A cheap prefilter: can this article name a watched official at all? Most articles
@@ -170,6 +195,8 @@ class Matcher:
         places = [p for p in self._places.find(toks) if not self._not_a_state(p, toks)]
         on = find_date(sentence, published, ahead=kind is EventKind.PLANNED)
         mentions = self._mentions(sentence, toks, names, places, on or published, article)
+        if on is not None and not mentions and kind in _CONTACT:
+            article.loose_dates.append(on)
         if mentions:
             article.recent.append((n, mentions[0][1]))  # the first named is usually the subject
         if kind is None or trigger is None or any(Cue.CANCEL in c.values for c in cues):
@@ -195,14 +222,20 @@ class Matcher:
             )
         if (
             not found
-            and not mentions
             and found_so_far
             and any(Cue.PAIR_ANAPHOR in c.values for c in cues)
+            and all(_in_pair(o.id, found_so_far) for _, o in mentions)
         ):
-            # "They agreed to meet again in Riyadh": the pair of the meeting just reported
+            # "They agreed to meet again in Riyadh", "a follow-up meeting …, Mr Menassa said":
+            # the pair of the meeting just reported (a speaker from it changes nothing);
             # a follow-up "in Saudi Arabia" is not the pair with Saudi Arabia (the host)
             where = {p.values[0] for p in places}
-            pairs = [m for m in found_so_far if not where & {m.country, m.official_country}]
+            pairs = [
+                m
+                for m in found_so_far
+                if not where & {m.country, m.official_country}
+                and all(o.id in (m.official_id, m.counterpart_id) for _, o in mentions)
+            ]
             found = [
                 replace(
                     (pairs or list(found_so_far))[-1],
@@ -378,6 +411,8 @@ class Matcher:
         holders = [o for o in holders if o.holds_office(on)]
         if len(holders) > 1 and on is None:
             holders = [o for o in holders if o.until is None]  # an undated text: the incumbent
+        if len(holders) > 1 and country is None and article.protagonist in holders:
+            return article.protagonist  # "Defense Minister participates …": the article's own
         return holders[0] if len(holders) == 1 else None
 
     def _recent(

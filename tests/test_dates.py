@@ -36,6 +36,19 @@ FRI = date(2025, 12, 5)
         pytest.param("They meet next Wednesday.", False, date(2025, 12, 10), id="next-weekday"),
         pytest.param("He said Friday that talks went well.", False, None, id="announcement-day"),
         pytest.param(
+            "They met in Jeddah, the agency reported on Friday.",
+            False,
+            None,
+            id="reported-on-day",
+        ),
+        pytest.param('"It went well," he added on Friday.', False, None, id="added-on-day"),
+        pytest.param(
+            "The meeting on Thursday came after clashes.",
+            False,
+            date(2025, 12, 4),
+            id="meeting-on-day",
+        ),
+        pytest.param(
             "في 25 تشرين الثاني استقبل الوزير", False, date(2025, 11, 25), id="ar-levantine"
         ),
         pytest.param("استقبل الوزير يوم الخميس", False, date(2025, 12, 4), id="ar-weekday"),

@@ -189,6 +189,29 @@ POSITIVE = [
         [("abu-qasra", "Lebanon", M, PUBLISHED), ("abu-qasra", "Lebanon", P, PUBLISHED)],
         "pair-anaphor-plans",
     ),
+    (
+        "Abu Qasra hosted the Lebanese defence minister in Damascus. "
+        "A follow-up meeting is scheduled to be held in Saudi Arabia soon.",
+        [("abu-qasra", "Lebanon", M, PUBLISHED), ("abu-qasra", "Lebanon", P, PUBLISHED)],
+        "follow-up-is-the-same-pair",
+    ),
+    (
+        "Abu Qasra met Michel Menassa in Jeddah. "
+        "It was agreed to hold a follow-up meeting in Saudi Arabia, Mr Menassa said.",
+        [("abu-qasra", "Lebanon", M, PUBLISHED), ("abu-qasra", "Lebanon", P, PUBLISHED)],
+        "follow-up-told-by-one-side",
+    ),
+    (
+        "Defence Minister attends talks with Syria in Riyadh. Michel Menassa's office said the "
+        "talks went well. Minister Michel Menassa thanked the hosts. Khalid bin Salman attended.",
+        [("menassa", "Syria", M, PUBLISHED)],
+        "unqualified-title-is-the-protagonist",
+    ),
+    (
+        "Abu Qasra met Michel Menassa. Khalid bin Salman will hold a follow-up meeting.",
+        [("abu-qasra", "Lebanon", M, PUBLISHED)],
+        "follow-up-by-someone-else-is-no-plan-of-the-pair",
+    ),
     # dates
     (
         "Abu Qasra received the Pakistani ambassador on Monday.",
@@ -200,7 +223,24 @@ POSITIVE = [
         [("abu-qasra", "Pakistan", M, PUBLISHED)],
         "announcement-day-is-no-date",
     ),
+    (
+        "Abu Qasra hosted the Jordanian ambassador in Damascus, the agency reported on Thursday. "
+        "The meeting on Tuesday followed weeks of tension on the border.",
+        [("abu-qasra", "Jordan", M, date(2025, 11, 25))],
+        "date-from-a-later-sentence",
+    ),
+    (
+        "Abu Qasra hosted the Jordanian ambassador. The meeting on Tuesday was long. "
+        "The talks on Wednesday were brief.",
+        [("abu-qasra", "Jordan", M, PUBLISHED)],
+        "two-loose-dates-date-nothing",
+    ),
     # Arabic
+    (
+        "استقبل أبو قصرة السفير الأردني في دمشق. وجاء اللقاء يوم الثلاثاء بعد أسابيع من التوتر.",
+        [("abu-qasra", "Jordan", M, date(2025, 11, 25))],
+        "ar-date-from-a-later-sentence",
+    ),
     (
         "استقبل وزير الدفاع السوري مرهف أبو قصرة اليوم في دمشق سفير الأردن.",
         [("abu-qasra", "Jordan", M, PUBLISHED)],
@@ -221,6 +261,11 @@ POSITIVE = [
         [("abu-qasra", "Pakistan", M, date(2025, 11, 25))],
         "ar-levantine-month",
     ),
+    (
+        "استقبل أبو قصرة وزير الدفاع اللبناني في دمشق. واتفق على عقد اجتماع متابعة في السعودية.",
+        [("abu-qasra", "Lebanon", M, PUBLISHED), ("abu-qasra", "Lebanon", P, PUBLISHED)],
+        "ar-follow-up",
+    ),
     # French
     (
         "Le ministre syrien de la Défense a reçu l'ambassadeur de Jordanie le 22 novembre.",
@@ -231,6 +276,11 @@ POSITIVE = [
         "Abou Qasra s'est entretenu par téléphone avec son homologue russe.",
         [("abu-qasra", "Russia", C, PUBLISHED)],
         "fr-call",
+    ),
+    (
+        "Abou Qasra a reçu l'ambassadeur de Jordanie. La réunion a eu lieu mardi à Damas.",
+        [("abu-qasra", "Jordan", M, date(2025, 11, 25))],
+        "fr-date-from-a-later-sentence",
     ),
 ]
 
