@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.events import MergeReport, merge_all, score_merges
+from monitor.events import MergeReport, merge_all, score_merges, stated
 from monitor.gazetteer import Gazetteer
 from monitor.models import EventKind, Meeting, Official
 from monitor.normalise import fold, squash
@@ -235,20 +235,29 @@ def predict(
     }
 
 
+def placed(article: Article, meetings: Sequence[Meeting]) -> date | None:
+    """The day a daemon would have seen ``article``: its publication; else the corpus's
+    ``group_date`` hint (the date other reports of the meeting give: news is fetched soon
+    after it appears); else the latest date its text states; else None, nothing in the
+    corpus places it (``events`` then takes it as fetched when the corpus was collected)."""
+    days = [d for m in meetings if (d := stated(m))]
+    return article.published or article.group_date or (max(days) if days else None)
+
+
 def merge_corpus(
     articles: Sequence[Article], found: dict[str, list[Meeting]], scorer: Scorer
 ) -> MergeReport:
-    """Merge every article's meetings as the daemon would (in publication order) and compare
-    the events with the gold meeting keys: over-merges and splits."""
+    """Merge every article's meetings as the daemon would (in the order it would have seen
+    them, ``placed``; what nothing places comes last) and compare the events with the gold
+    meeting keys: over-merges and splits."""
     by_id = {a.id: a for a in articles}
-    order = sorted(articles, key=lambda a: (a.published or a.group_date or date.max, a.id))
+    day = {a.id: placed(a, found.get(a.id, [])) for a in articles}
+    order = sorted(articles, key=lambda a: (day[a.id] or date.max, a.id))
     members = [(a.id, m) for a in order for m in found.get(a.id, [])]
 
     def seen_at(aid: str) -> datetime | None:
-        # when the daemon would have fetched it: its publication, or for an undated page the
-        # date the corpus says other reports give (a daemon sees news soon after it appears)
-        day = by_id[aid].published or by_id[aid].group_date
-        return datetime(day.year, day.month, day.day, 12, tzinfo=UTC) if day else None
+        d = day[aid]
+        return datetime(d.year, d.month, d.day, 12, tzinfo=UTC) if d else None
 
     groups = merge_all(members, seen_at)
     return score_merges(groups, lambda aid, m: scorer.gold_key(by_id[aid], as_prediction(aid, m)))

@@ -9,7 +9,10 @@ No I/O; the time a report was published (or fetched) is passed in. The rules:
 - A report whose text states no date (dated only by its publication, or not at all) joins an
   event of its pair held up to ``REPORT_LAG`` before it was published; two such reports join
   when published within ``REPORT_LAG`` of each other. A report with no time at all (only in
-  corpora: the daemon always knows when it fetched one) joins nothing.
+  corpora: the daemon always knows when it fetched one) was fetched when the corpus was
+  collected: it joins an event whose reports have no time either, never one placed in time.
+- The other side: a report by the counterpart's watched official joins the event when one
+  names the other (evidence, counterpart phrase, or the counterpart resolved to that official).
 - Distinct dates further apart stay distinct events; so do different kinds (a plan, a call).
 
 ``merge_all`` replays these rules over a corpus exactly as the daemon applies them;
@@ -146,7 +149,10 @@ def _near(report: Report, ev: KnownEvent, seen: datetime | None) -> bool:
     if d is not None:
         return ev.anchor is not None and _held_near(d, ev.anchor, ev.kind)
     if seen is None or ev.anchor is None:
-        return False  # nothing places one of them in time: a guess could merge two meetings
+        # Only in corpora (the daemon always knows when it fetched a report): what nothing
+        # places in time was fetched together, when the corpus was collected, as one poll's
+        # undated entries are; it joins the like of it, never an event placed in time.
+        return seen is None and ev.anchor is None
     return abs(seen - ev.anchor) <= REPORT_LAG
 
 
@@ -173,13 +179,19 @@ def names(text: str, official_name: str) -> bool:
 
 def _other_side(report: Report, ev: KnownEvent) -> bool:
     """The report is the event's meeting seen from its counterpart: the event's country's
-    watched official met the event's official's country, and one sentence names both."""
+    watched official met the event's official's country, and one of them names the other,
+    as its evidence, its counterpart phrase or the watched official its counterpart is."""
     if ev.peer:
         return False  # the other side is known; a direct pair match finds it
     return any(
         m is not None
         and (m.official_country, m.country) == (ev.country, ev.official_country)
-        and (names(m.evidence, ev.official_name) or names(ev.evidence, m.official_name))
+        and (
+            m.counterpart_id == ev.official_id
+            or names(m.evidence, ev.official_name)
+            or names(ev.evidence, m.official_name)
+            or names(ev.counterpart, m.official_name)
+        )
         for m in (report.meeting, report.peer)
     )
 

@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 
-from monitor.lexicon import Cue
+from monitor.lexicon import Cue, Lexicon
 from monitor.models import DateSource, EventKind, Meeting, Official
 from monitor.normalise import squash
-from monitor.tokens import Hit, Token
+from monitor.tokens import Hit, Token, strip_proclitic, tokenize
 
 _ABBREV = {
     "mr",
@@ -39,11 +39,21 @@ _ABBREV = {
     "vs",
     "etc",
 }
+_AND = frozenset(("and", "et", "or", "ou", "و"))
+_GAP_BREAK = re.compile(r"[,;:()،؛]")
 _BOUNDARY = re.compile(r"(?<=[.!?؟])[\"”’»)]*\s+|\n+")
+# a line broken inside a sentence ("will co-chair the\nAnnual Dialogue"): a newline after a
+# word that cannot end one, or a comma; headlines and paragraphs stay apart
+_SOFT_BREAK = re.compile(
+    r"((?:^|[\s(])(?:the|a|an|of|with|and|to|in|on|at|by|for|his|her|their|de|la|le|les|des"
+    r"|du|et|avec|au|aux)|,)[ \t]*\n(?=[ \t]*\w)",
+    re.IGNORECASE,
+)
 
 
 def split_sentences(text: str) -> list[str]:
     """Sentences, keeping "U.S. Defense Secretary" and "Lloyd J. Austin" whole."""
+    text = _SOFT_BREAK.sub(r"\1 ", text)
     out: list[str] = []
     start = 0
     for m in _BOUNDARY.finditer(text):
@@ -90,11 +100,50 @@ def date_source(on: date | None, published: date | None) -> DateSource:
     return DateSource.PUBLISHED if published is not None else DateSource.UNKNOWN
 
 
+def is_word(word: str, words: frozenset[str]) -> bool:
+    """Is ``word`` one of ``words``, an Arabic proclitic aside (ونظيره → نظيره)?"""
+    return word in words or strip_proclitic(word) in words
+
+
+def office(counterpart: str | list[Token], lex: Lexicon, own: Official | None = None) -> str:
+    """The office the counterpart's words name ("defence_minister", "head_of_state"), or ""
+    when they name none a meeting can be told apart by ("the Syrian delegation"); "his
+    counterpart" holds ``own``'s office. Tokens may come with the country taken out, so
+    that "le ministre jordanien de la Défense" reads as "ministre de la Défense"."""
+    toks = tokenize(counterpart) if isinstance(counterpart, str) else counterpart
+    if any(is_word(t.text, lex.group) for t in toks):
+        return ""  # "a delegation led by the foreign minister": whoever came
+    for hit in lex.roles.find(toks):
+        near = {toks[i].text for i in (hit.first - 1, hit.last + 1) if 0 <= i < len(toks)}
+        if near.isdisjoint(lex.not_a_role):
+            return hit.values[0]
+    if own is not None and any(is_word(t.text, lex.same_office) for t in toks):
+        return next(
+            (o for t in (own.role, *own.titles) if (o := office(t, lex))),
+            "",
+        )
+    return ""
+
+
+def other_person(a: Meeting, b: Meeting) -> bool:
+    """Do two reports of one pair name different people on the other side: its defence
+    minister in one, its president in the other? (Only reports from the same side say
+    whom that side met.)"""
+    first, second = a.counterpart_office, b.counterpart_office
+    return a.official_id == b.official_id and bool(first and second and first != second)
+
+
 def keep(found: list[Meeting], new: Meeting) -> None:
     """One meeting per pair of countries and kind in an article (either side may be named),
-    unless two stated dates set them apart; a stated date wins over a publication date."""
+    unless two stated dates or two different offices on the other side set them apart; a
+    stated date wins over a publication date, a named office over a vague one."""
     sides = frozenset((new.official_country, new.country))
-    for i, old in enumerate(found):
+    # a report naming the office joins the meeting with that office before a vaguer one
+    order = sorted(range(len(found)), key=lambda i: not found[i].counterpart_office)
+    for i in order:
+        old = found[i]
+        if other_person(old, new):
+            continue
         kinds = {old.kind, new.kind}
         if len(kinds) > 1 and EventKind.VISIT not in kinds and kinds != _CALL_OR_MEETING:
             continue
@@ -115,24 +164,58 @@ def keep(found: list[Meeting], new: Meeting) -> None:
             found[i] = old = new  # a visit in which a meeting is reported is that meeting
         elif old.kind is EventKind.MEETING and new.kind is EventKind.CALL:
             found[i] = old = new  # "talks" in one sentence, "phone call" in another: a call
+        if (
+            old.official_id == new.official_id
+            and new.counterpart_office
+            and not old.counterpart_office
+        ):
+            # the sentence that names the office is the better evidence of this meeting
+            found[i] = old = replace(
+                new,
+                kind=old.kind,
+                date=old.date,
+                date_source=old.date_source,
+                counterpart_id=new.counterpart_id or old.counterpart_id,
+            )
         if new.date_source is DateSource.TEXT and old.date_source is not DateSource.TEXT:
             found[i] = replace(old, date=new.date, date_source=new.date_source)
         return
     found.append(new)
 
 
-def counterpart_words(sentence: str, toks: list[Token], party: Party, cues: list[Hit[Cue]]) -> str:
-    """The words naming the other side: the country, its party noun, and a following name."""
-    if party.official is not None:
-        return sentence[party.start : party.end]
+def counterpart_span(
+    sentence: str, toks: list[Token], party: Party, cues: list[Hit[Cue]], lexicon: Lexicon
+) -> tuple[int, int]:
+    """The tokens naming the other side: the country, its party nouns ("Chief of Staff of the
+    Syrian Armed Forces"), and a following name."""
+    glue = lexicon.qualifier_glue
+    nouns = [c for c in cues if Cue.PARTY in c.values]
     first, last = party.first, party.last
-    for c in cues:
-        if Cue.PARTY in c.values and (0 <= first - c.last <= 3 or 0 <= c.first - last <= 3):
+    for c in nouns:
+        lo, hi = (c.last, party.first) if c.last < party.first else (party.last, c.first)
+        gap = sentence[toks[lo].end : toks[hi].start] if 0 <= lo < hi else ""
+        if (
+            0 <= lo < hi
+            and hi - lo <= 4
+            and not any(t.text in _AND for t in toks[lo + 1 : hi])
+            and not _GAP_BREAK.search(gap)
+        ):
             first, last = min(first, c.first), max(last, c.last)
+    # then along a chain of nouns joined only by "of", "the" … (never "and" or a comma)
+    grown = True
+    while grown:
+        grown = False
+        for c in nouns:
+            before = c.last < first and all(t.text in glue for t in toks[c.last + 1 : first])
+            after = c.first > last and all(t.text in glue for t in toks[last + 1 : c.first])
+            gap = sentence[toks[c.last].end : toks[first].start] if before else ""
+            gap += sentence[toks[last].end : toks[c.first].start] if after else ""
+            if (before or after) and not _GAP_BREAK.search(gap):
+                first, last, grown = min(first, c.first), max(last, c.last), True
     # a following proper name ("Ambassador Sufyan al-Qudah"): capitalised words
     while last + 1 < len(toks) and last - party.last < 6:
         word = sentence[toks[last + 1].start : toks[last + 1].end]
         if not (word[:1].isupper() or word.lower() in ("al", "bin", "ibn", "el")):
             break
         last += 1
-    return sentence[toks[first].start : toks[last].end]
+    return first, last

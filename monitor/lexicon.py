@@ -31,6 +31,11 @@ class Lexicon:
     not_place_after: frozenset[str]
     qualifier_glue: frozenset[str]
     locative: frozenset[str]
+    roles: PhraseIndex[str]  # office phrases → the office ("defence_minister")
+    not_a_role: frozenset[str]  # "deputy defence minister" holds no such office
+    same_office: frozenset[str]  # "his counterpart": the watched official's own office
+    ahead_only: frozenset[str]  # "upcoming": a future word that governs only what follows
+    group: frozenset[str]  # "delegation": the other side may hold several offices
 
 
 def _words(raw: object) -> list[str]:
@@ -39,12 +44,13 @@ def _words(raw: object) -> list[str]:
     return [str(w) for w in (raw or [])]  # type: ignore[attr-defined]
 
 
-_KINDS = (Cue.MEETING, Cue.CALL, Cue.VISIT, Cue.FUTURE)
+_KINDS = (Cue.MEETING, Cue.CALL, Cue.VISIT, Cue.FUTURE, Cue.PARTY)
 
 
 def _inner_kinds(words: tuple[str, ...], found: dict[tuple[str, ...], list[Cue]]) -> list[Cue]:
-    """The kind cues of shorter phrases inside this one: the index takes the longest match,
-    so "follow-up meeting" (the same pair again) must still say "meeting"."""
+    """The kind and party cues of shorter phrases inside this one: the index takes the
+    longest match, so "follow-up meeting" (the same pair again) must still say "meeting" and
+    "le ministre" (he) still names a minister."""
     out: list[Cue] = []
     for n in range(1, len(words)):
         for i in range(len(words) - n + 1):
@@ -71,4 +77,12 @@ def load_lexicon() -> Lexicon:
     not_after = frozenset(t for p in _words(data["not_place_after"]) for t in phrase_tokens(p))
     glue = frozenset(t for p in _words(data["qualifier_glue"]) for t in phrase_tokens(p))
     locative = frozenset(t for p in _words(data["locative"]) for t in phrase_tokens(p))
-    return Lexicon(cues, not_after, glue, locative)
+    roles: PhraseIndex[str] = PhraseIndex()
+    for office, phrases in data["roles"].items():
+        for phrase in _words(phrases):
+            roles.add(phrase_tokens(phrase), str(office))
+    not_a_role = frozenset(t for p in _words(data["not_a_role_next_to"]) for t in phrase_tokens(p))
+    same = frozenset(t for p in _words(data["same_office"]) for t in phrase_tokens(p))
+    ahead = frozenset(t for p in _words(data["future_ahead_only"]) for t in phrase_tokens(p))
+    group = frozenset(t for p in _words(data["group"]) for t in phrase_tokens(p))
+    return Lexicon(cues, not_after, glue, locative, roles, not_a_role, same, ahead, group)

@@ -23,7 +23,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from monitor.dates import find_date
-from monitor.evidence import Party, counterpart_words, date_source, keep, split_sentences
+from monitor.evidence import (
+    Party,
+    counterpart_span,
+    date_source,
+    is_word,
+    keep,
+    office,
+    split_sentences,
+)
 from monitor.gazetteer import Gazetteer
 from monitor.lexicon import Cue, Lexicon, load_lexicon
 from monitor.models import DateSource, EventKind, Meeting, Official, Span, Watchlist
@@ -32,6 +40,11 @@ from monitor.tokens import Hit, PhraseIndex, Token, arabic_forms, phrase_tokens,
 PARTY_REACH = 4  # tokens between a country and the party noun it qualifies
 ANAPHOR_REACH = 3  # sentences back that "he" may reach
 FUTURE_REACH = 8  # tokens from "will"/"expected to" to the meeting phrase it puts ahead
+_AND = frozenset(("and", "et", "or", "ou"))
+_IN = frozenset(phrase_tokens("in في en au a dans"))
+_TOWARDS = frozenset(phrase_tokens("to in into the capital إلى الى في العاصمة a en au"))
+_POSTED_TO = frozenset(("to", "in", "لدى", "في", "aupres", "a", "en", "au"))
+_PATRONYMIC = frozenset(("bin", "ibn", "bint", "ben", "bn", "بن", "ابن", "بنت"))
 _PUNCT = re.compile(r"[,;:()\[\]،؛]")
 _WITH = {"with", "مع", "avec", "by", "بنظيره", "نظيره", "counterpart", "homologue"}
 # words that may open a sentence whose subject is an earlier sentence's official
@@ -61,6 +74,7 @@ class _Article:
     protagonist: Official | None = None  # the official the article names most
     # dates of sentences that report a meeting but name nobody: "The meeting on Thursday…"
     loose_dates: list[date] = field(default_factory=list)
+    location: str | None = None  # the country the official was last reported in
 
 
 _CONTACT = (EventKind.MEETING, EventKind.CALL)
@@ -140,7 +154,7 @@ class Matcher:
 
     def match(self, title: str, text: str, published: date | None) -> list[Meeting]:
         """Every meeting the item reports, one per (official, country, kind) and date."""
-        body = text if not title or text.startswith(title) else f"{text}\n{title}"
+        body = text if not title or text.startswith(title) else f"{text}\n\n{title}"
         if not self._may_mention(body):
             return []
         sentences = split_sentences(body)
@@ -148,6 +162,8 @@ class Matcher:
         tokenised = [tokenize(s) for s in sentences]
         counts: dict[str, int] = {}
         named = [list(self._names.find(toks)) for toks in tokenised]
+        if any(named):
+            named = self._surnames(tokenised, named)
         for hits in named:
             for hit in hits:
                 article.named.update(hit.values)
@@ -161,12 +177,35 @@ class Matcher:
                 keep(found, meeting)
         return _date_from_elsewhere(found, article.loose_dates, published)
 
+    def _surnames(
+        self, tokenised: list[list[Token]], named: list[list[Hit[str]]]
+    ) -> list[list[Hit[str]]]:
+        """Once an article names an official in full, his surname alone names him too
+        ("Defence Minister Rajnath Singh … Singh will co-chair …"), as outlets write."""
+        index: PhraseIndex[str] = PhraseIndex()
+        for hit in (h for hits in named for h in hits):
+            for oid in hit.values:
+                words = phrase_tokens(self._officials[oid].name)
+                # "Khalid bin Salman": the last word is his father's name, not a surname
+                if len(words) >= 2 and len(words[-1]) >= 4 and _PATRONYMIC.isdisjoint(words):
+                    index.add(words[-1:], oid)
+        if not index.size:
+            return named
+        out = []
+        for toks, hits in zip(tokenised, named, strict=True):
+            taken = {i for h in hits for i in range(h.first, h.last + 1)}
+            extra = [h for h in index.find(toks) if h.first not in taken]
+            out.append(sorted([*hits, *extra], key=lambda h: h.first) if extra else hits)
+        return out
+
     def _may_mention(self, body: str) -> bool:
         """A cheap prefilter: can this article name a watched official at all? Most articles
         stop here after one pass over their distinct words."""
-        words = set(words_of(body))
-        for w in [w for w in words if w >= "\u0600"]:
-            words.update(arabic_forms(w))
+        words = words_of(body)
+        # only Arabic words have other forms; isascii() is a flag check, max() a pass
+        if not body.isascii() and max(words, default="") >= "\u0600":
+            for w in [w for w in words if w >= "\u0600"]:
+                words.update(arabic_forms(w))
         if not words.isdisjoint(self._name_words):
             return True
         return not words.isdisjoint(self._title_words) and not words.isdisjoint(self._home_words)
@@ -185,7 +224,7 @@ class Matcher:
     ) -> Iterable[Meeting]:
         # "host-nation", "meeting-room": the first half of a compound is no verb
         cues = [c for c in self._lex.cues.find(toks) if sentence[c.end : c.end + 1] != "-"]
-        kind, trigger = self._kind(cues)
+        kind, trigger = self._kind(toks, cues)
         if kind is None:
             # no contact reported here; only the subject is worth remembering for "he"
             for hit in names:
@@ -193,6 +232,7 @@ class Matcher:
                 break
             return
         places = [p for p in self._places.find(toks) if not self._not_a_state(p, toks)]
+        article.location = self._where(sentence, toks, places, cues, names) or article.location
         on = find_date(sentence, published, ahead=kind is EventKind.PLANNED)
         mentions = self._mentions(sentence, toks, names, places, on or published, article)
         if on is not None and not mentions and kind in _CONTACT:
@@ -206,7 +246,9 @@ class Matcher:
         if self._subject_dropped(toks, cues, trigger, mentions):
             mentions = mentions + self._recent(n, article, mentions)
         found = list(
-            self._events(sentence, toks, places, cues, mentions, trigger, kind, on, published)
+            self._events(
+                sentence, toks, places, cues, mentions, trigger, kind, on, published, article
+            )
         )
         if (
             not found
@@ -217,7 +259,16 @@ class Matcher:
             # names only the other side; its subject is the official of the sentences before
             found = list(
                 self._events(
-                    sentence, toks, places, cues, mentions + recent, trigger, kind, on, published
+                    sentence,
+                    toks,
+                    places,
+                    cues,
+                    mentions + recent,
+                    trigger,
+                    kind,
+                    on,
+                    published,
+                    article,
                 )
             )
         if (
@@ -260,24 +311,29 @@ class Matcher:
         kind: EventKind,
         on: date | None,
         published: date | None,
+        article: _Article,
     ) -> Iterable[Meeting]:
         if not mentions:
             return
-        parties = self._parties(toks, places, cues, mentions, trigger)
+        parties = self._parties(toks, places, cues, mentions, trigger, article.location)
         if kind in (EventKind.VISIT, EventKind.PLANNED) and (
             len({p.values[0] for p in places if p.first > trigger.last}) >= 3
         ):
             return  # a tour of several countries is no identifiable meeting
-        met: set[frozenset[str]] = set()
+        met: set[tuple[frozenset[str], str]] = set()
         for span, official in mentions:
             watched = self._watched.get(official.watchlist)
             for party in parties:
                 sides = frozenset((official.country, party.country))
-                if party.country == official.country or sides in met:
-                    continue  # two watched officials meeting is one event, not two
+                # two watched officials meeting is one event, not two; "talks with the Syrian
+                # defence minister and the Syrian chief of staff" are two
+                counterpart, role = self._counterpart(sentence, toks, places, cues, party, official)
+                key = (sides, "" if party.official else role)
+                if party.country == official.country or key in met:
+                    continue
                 if watched is not None and party.country not in watched:
                     continue
-                met.add(sides)
+                met.add(key)
                 yield Meeting(
                     official_id=official.id,
                     official_name=official.name,
@@ -291,7 +347,8 @@ class Matcher:
                     else (DateSource.PUBLISHED if published else DateSource.UNKNOWN),
                     evidence=sentence,
                     trigger=sentence[trigger.start : trigger.end],
-                    counterpart=counterpart_words(sentence, toks, party, cues),
+                    counterpart=counterpart,
+                    counterpart_office=role,
                     counterpart_id=party.official.id if party.official else "",
                     spans=tuple(
                         s
@@ -304,12 +361,40 @@ class Matcher:
                     ),
                 )
 
+    def _counterpart(
+        self,
+        sentence: str,
+        toks: list[Token],
+        places: list[Hit[str]],
+        cues: list[Hit[Cue]],
+        party: Party,
+        official: Official,
+    ) -> tuple[str, str]:
+        """The other side's words as written, and the office they name."""
+        if party.official is not None:
+            held = party.official
+            return sentence[party.start : party.end], next(
+                (o for t in (held.role, *held.titles) if (o := office(t, self._lex))), ""
+            )
+        first, last = counterpart_span(sentence, toks, party, cues, self._lex)
+        # the office may run on past the country: "le ministre jordanien de la Défense"
+        end = last
+        while end < min(len(toks) - 1, party.last + 4) and toks[end + 1].text not in _AND:
+            if _PUNCT.search(sentence[toks[end].end : toks[end + 1].start]):
+                break
+            end += 1
+        in_place = {i for p in places for i in range(p.first, p.last + 1)}
+        words = [toks[i] for i in range(first, end + 1) if i not in in_place]
+        return sentence[toks[first].start : toks[last].end], office(words, self._lex, official)
+
     def _not_a_state(self, place: Hit[str], toks: list[Token]) -> bool:
         """ "Greek Orthodox", "Armenian Catholic": a church or a people, not a state."""
         nxt = place.last + 1
         return nxt < len(toks) and toks[nxt].text in self._lex.not_place_after
 
-    def _kind(self, cues: list[Hit[Cue]]) -> tuple[EventKind | None, Hit[Cue] | None]:
+    def _kind(
+        self, toks: list[Token], cues: list[Hit[Cue]]
+    ) -> tuple[EventKind | None, Hit[Cue] | None]:
         def first(cue: Cue) -> Hit[Cue] | None:
             return next((c for c in cues if cue in c.values), None)
 
@@ -319,16 +404,23 @@ class Matcher:
             return None, None
         if call is not None:
             return EventKind.CALL, meeting or call
-        acts = [c for c in cues if Cue.MEETING in c.values or Cue.VISIT in c.values]
+        # the first act is what the sentence reports: "discussed plans for the upcoming
+        # meeting" is talks held now; "… is expected to meet" is a plan
+        act = next((c for c in cues if Cue.MEETING in c.values), trigger)
         if any(
             Cue.FUTURE in f.values
             and (
-                f.first <= a.first <= f.last + FUTURE_REACH
-                or 0 < f.first - a.last <= 3  # "a meeting will also be held"
+                f.first <= act.first <= f.last + FUTURE_REACH
+                or (
+                    toks[f.first].text not in self._lex.ahead_only
+                    and (
+                        0 < f.first - act.last <= 3  # "a meeting will also be held"
+                        or act.first <= 1 < f.first  # "Meeting with X is also on his agenda"
+                    )
+                )
             )
             for f in cues
-            for a in acts
-        ):
+        ) or any(Cue.FUTURE in c.values and Cue.MEETING in c.values for c in cues):
             return EventKind.PLANNED, trigger
         return (EventKind.MEETING if meeting else EventKind.VISIT), trigger
 
@@ -475,12 +567,19 @@ class Matcher:
         cues: list[Hit[Cue]],
         mentions: list[tuple[Span | None, Official]],
         trigger: Hit[Cue],
+        where: str | None,
     ) -> list[Party]:
         parties = [Party(o.country, 0, 0, s.start, s.end, o) for s, o in mentions if s is not None]
+        if where is not None:
+            parties += self._unqualified(toks, places, mentions, trigger, where)
         party_nouns = [c for c in cues if Cue.PARTY in c.values]
         for p in places:
+            # "US Ambassador to India", "سفير فرنسا لدى سوريا": where the envoy is posted
+            posted = p.first > 0 and toks[p.first - 1].text in _POSTED_TO
             near_noun = any(
-                abs(c.first - p.last) <= PARTY_REACH or abs(p.first - c.last) <= PARTY_REACH
+                0 <= c.first - p.last <= PARTY_REACH  # "the Jordanian ambassador"
+                or (0 <= p.first - c.last <= PARTY_REACH and not posted)  # "envoy of Jordan"
+                or (c.first <= p.first and p.last <= c.last)
                 for c in party_nouns
             )
             between = [t.text for t in toks[trigger.last + 1 : p.first]]
@@ -492,4 +591,62 @@ class Matcher:
                 near_noun = right_after = False  # a trip's other side is where it goes
             if near_noun or right_after or visit_to:
                 parties.append(Party(p.values[0], p.first, p.last, p.start, p.end))
-        return parties
+        # a watched official named on a side is that side's counterpart ("Lebanon's Menassa")
+        watched = {p.country for p in parties if p.official is not None}
+        return [p for p in parties if p.official is not None or p.country not in watched]
+
+    def _unqualified(
+        self,
+        toks: list[Token],
+        places: list[Hit[str]],
+        mentions: list[tuple[Span | None, Official]],
+        trigger: Hit[Cue],
+        where: str,
+    ) -> list[Party]:
+        """ "During his visit to Japan … he will also call on the Prime Minister": an office
+        that no country qualifies is held in the country the official is visiting."""
+        out = []
+        own = [s for s, _ in mentions if s is not None]
+        offices = [*self._lex.roles.find(toks)]
+        offices += [
+            Hit(i, i, t.start, t.end, ("",))
+            for i, t in enumerate(toks)
+            if is_word(t.text, self._lex.same_office)
+        ]
+        for h in offices:
+            if h.last < trigger.first or any(s.start < h.end and h.start < s.end for s in own):
+                continue  # the subject's own title, not the other side
+            if any(
+                -PARTY_REACH <= p.first - h.last <= PARTY_REACH
+                or -PARTY_REACH <= h.first - p.last <= PARTY_REACH
+                for p in places
+            ):
+                continue  # "the Jordanian Prime Minister": qualified, handled above
+            out.append(Party(where, h.first, h.last, h.start, h.end))
+        return out
+
+    def _where(
+        self,
+        sentence: str,
+        toks: list[Token],
+        places: list[Hit[str]],
+        cues: list[Hit[Cue]],
+        names: list[Hit[str]],
+    ) -> str | None:
+        """The country a sentence puts the official in: "his visit to Japan", "arrived in
+        the Syrian capital", "In South Korea, …", "وصل أبو قصرة إلى الأردن"."""
+        named = {i for h in names for i in range(h.first, h.last + 1)}
+        for p in places:
+            if p.first == 1 and toks[0].text in _IN and sentence[p.end : p.end + 1] == ",":
+                return p.values[0]
+            for c in cues:
+                if (
+                    Cue.VISIT in c.values
+                    and 0 < p.first - c.last <= 6
+                    and all(
+                        t.text in _TOWARDS or i in named
+                        for i, t in enumerate(toks[c.last + 1 : p.first], c.last + 1)
+                    )
+                ):
+                    return p.values[0]
+        return None

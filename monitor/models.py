@@ -176,6 +176,8 @@ class Meeting:
     counterpart: str = ""  # the counterpart's words as written, e.g. "Jordanian Ambassador"
     spans: tuple[Span, ...] = ()
     counterpart_id: str = ""  # the watched official on the other side, when there is one
+    # the office the counterpart's words name ("defence_minister"), "" when they name none
+    counterpart_office: str = ""
 
     @property
     def pair(self) -> tuple[str, str, EventKind]:

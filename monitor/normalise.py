@@ -68,29 +68,60 @@ class _FoldTable(dict[int, str]):
 _TABLE = _FoldTable()
 
 
+class _WordTable(dict[int, str]):
+    """``_TABLE`` with every folded character that is no part of a word turned into a space.
+    A character is part of a word exactly when it is alphanumeric or "_" (what ``\\w``
+    matches), a property of one character, so ``text.translate(_WORD_TABLE).split()`` gives
+    the words of ``re.findall(r"\\w+", fold(text))`` at C speed instead of the regex
+    engine's, each folded character at the same position."""
+
+    def __missing__(self, key: int) -> str:
+        spaced = "".join(c if c.isalnum() or c == "_" else " " for c in _TABLE[key])
+        self[key] = spaced
+        return spaced
+
+
+_WORD_TABLE = _WordTable()
+
+
 def fold(text: str) -> str:
     """NFKC, case fold, strip Latin diacritics and Arabic marks, unify Arabic letter forms."""
     return text.translate(_TABLE)
 
 
-def fold_with_map(text: str) -> tuple[str, list[int] | None]:
-    """Fold ``text`` and return, for each folded character, its index in ``text``; the map is
-    None when every character folded to exactly one (index i is i)."""
-    folded = text.translate(_TABLE)
-    if len(folded) == len(text) and _TABLE.irregular.isdisjoint(set(text)):
+def fold_words(text: str) -> list[str]:
+    """The words of ``fold(text)``: the same list as ``re.findall(r"\\w+", fold(text))``."""
+    return text.translate(_WORD_TABLE).split()
+
+
+def _with_map(text: str, table: dict[int, str]) -> tuple[str, list[int] | None]:
+    folded = text.translate(table)
+    # len() first: cheap, and it differs whenever some character folded to 0 or 2+
+    if len(folded) == len(text) and _TABLE.irregular.isdisjoint(text):
         return folded, None
     out: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
-        f = _TABLE[ord(ch)]
+        f = table[ord(ch)]
         out.append(f)
         index.extend([i] * len(f))
     return "".join(out), index
 
 
-_SPACE = re.compile(r"\s+")
+def fold_with_map(text: str) -> tuple[str, list[int] | None]:
+    """Fold ``text`` and return, for each folded character, its index in ``text``; the map is
+    None when every character folded to exactly one (index i is i)."""
+    return _with_map(text, _TABLE)
+
+
+def fold_spaced_with_map(text: str) -> tuple[str, list[int] | None]:
+    """``fold_with_map`` with every character that is no part of a word a space: splitting
+    the result on " " gives the words, and their positions come from the pieces' lengths."""
+    return _with_map(text, _WORD_TABLE)
 
 
 def squash(text: str) -> str:
-    """Collapse runs of white space to one space and strip the ends."""
-    return _SPACE.sub(" ", text).strip()
+    """Collapse runs of white space to one space and strip the ends. ``str.split()`` splits
+    on exactly the characters ``\\s`` matches (``str.isspace``), several times faster than
+    ``re.sub(r"\\s+", " ", text).strip()``."""
+    return " ".join(text.split())

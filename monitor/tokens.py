@@ -12,14 +12,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from itertools import accumulate, compress, repeat
+from operator import add
 from typing import Generic, NamedTuple, TypeVar
 
-from monitor.normalise import fold, fold_with_map
+from monitor.normalise import fold_spaced_with_map, fold_words
 
 T = TypeVar("T")
 
-_WORD = re.compile(r"\w+")
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 # و ف ب ل ك and the article ال, in the orders they stack: وبال، فلل، كال …
 _PROCLITIC = re.compile(r"^(?:[وف]?(?:[بلك]|ال|لل|بال|كال)?|[وف])(?=..)")
@@ -34,10 +34,8 @@ class Token(NamedTuple):
     end: int
 
 
-@functools.lru_cache(maxsize=200_000)
-def skeleton(word: str) -> str:
-    """Fold Latin transliteration variants of one folded word: abou→abu, ou→u, k→q,
-    a final h after a vowel dropped, doubled letters single, el→al."""
+def _skeleton(word: str) -> str:
+    """``skeleton`` without the cache."""
     if not word.isascii() or word.isdigit():
         return word
     if word in ("el", "al", "ul"):
@@ -49,22 +47,58 @@ def skeleton(word: str) -> str:
     return w
 
 
+class _Skeletons(dict[str, str]):
+    """word → skeleton, filled on first sight. A plain dict lookup (``__missing__`` only for
+    new words) costs less than ``lru_cache``'s bookkeeping on every hit, and the matcher
+    looks up every word of every article; cleared when full, so a stream of new words
+    cannot grow it without bound."""
+
+    limit = 200_000
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        folded = self[word] = _skeleton(word)
+        return folded
+
+
+_SKELETONS = _Skeletons()
+_skeleton_of = _SKELETONS.__getitem__
+
+
+def skeleton(word: str) -> str:
+    """Fold Latin transliteration variants of one folded word: abou→abu, ou→u, k→q,
+    a final h after a vowel dropped, doubled letters single, el→al."""
+    return _skeleton_of(word)
+
+
 def tokenize(text: str) -> list[Token]:
-    """Word tokens of ``text`` with offsets into it; apostrophes and hyphens split words."""
-    folded, index = fold_with_map(text)
-    if index is None:
-        return [Token(skeleton(m.group()), m.start(), m.end()) for m in _WORD.finditer(folded)]
-    return [
-        Token(skeleton(m.group()), index[m.start()], index[m.end() - 1] + 1)
-        for m in _WORD.finditer(folded)
-    ]
+    """Word tokens of ``text`` with offsets into it; apostrophes and hyphens split words.
+
+    The words are ``re.finditer(r"\\w+", fold(text))``'s, found without the regex engine:
+    the folded text has every character that is no part of a word turned into a space, so
+    splitting it on " " gives the words and empty pieces, and piece k starts after the k
+    pieces before it and their k spaces. Every step is a C loop (this is the matcher's
+    hottest function)."""
+    spaced, index = fold_spaced_with_map(text)
+    pieces = spaced.split(" ")
+    starts = list(compress(accumulate(map(add, map(len, pieces), repeat(1)), initial=0), pieces))
+    words = list(filter(None, pieces))
+    ends = list(map(add, starts, map(len, words)))
+    if index is not None:  # some character folded to more or fewer than one
+        starts = [index[s] for s in starts]
+        ends = [index[e - 1] + 1 for e in ends]
+    # tuple.__new__ builds the NamedTuple without its Python-level __new__
+    texts = map(_skeleton_of, words)
+    return list(map(tuple.__new__, repeat(Token), zip(texts, starts, ends, strict=True)))
 
 
-def words_of(text: str) -> list[str]:
+def words_of(text: str) -> set[str]:
     """The distinct token texts of ``text``, without offsets: the cheap pass of a prefilter."""
-    return [skeleton(w) for w in set(_WORD.findall(fold(text)))]
+    return set(map(_skeleton_of, set(fold_words(text))))
 
 
+@functools.lru_cache(maxsize=50_000)
 def phrase_tokens(phrase: str) -> tuple[str, ...]:
     """The token texts of a name, title or trigger as the index stores them."""
     return tuple(t.text for t in tokenize(phrase))
@@ -94,8 +128,10 @@ def strip_proclitic(word: str) -> str | None:
     return bare if bare != word and len(bare) >= 2 else None
 
 
-@dataclass(frozen=True, slots=True)
-class Hit(Generic[T]):
+class Hit(NamedTuple, Generic[T]):
+    """A NamedTuple for the same reason as ``Token``: a frozen dataclass's ``__init__`` sets
+    each field through ``object.__setattr__``, and matching builds many hits per article."""
+
     first: int  # token index of the first word
     last: int  # token index of the last word (inclusive)
     start: int  # character offsets into the original text

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from monitor.evaluate import Article, Gold, Prediction, Scorer
+from monitor.evaluate import Article, Gold, Prediction, Scorer, merge_corpus, placed
 from monitor.gazetteer import load_gazetteer
+from monitor.models import DateSource, EventKind, Meeting
 from tests.test_match import ABU_QASRA, BELOUSOV
 
 SCORER = Scorer([ABU_QASRA, BELOUSOV], load_gazetteer())
@@ -143,3 +144,112 @@ def test_match_command(tmp_path: Path, capsys) -> None:
     )
     assert "confidence=0.9" in out, "named in the sentence, dated by publication"
     assert "official='Abu Qasra'" in out
+
+
+# ------------------------------------------------------------------ merging on a corpus
+
+NOV = date(2025, 11, 1)
+
+
+def met(
+    on: date | None = None, source: DateSource = DateSource.TEXT, country: str = "Jordan"
+) -> Meeting:
+    return Meeting(
+        "abu-qasra",
+        "Murhaf Abu Qasra",
+        "Syria",
+        "wl",
+        country,
+        EventKind.MEETING,
+        on,
+        source if on else DateSource.UNKNOWN,
+        "Abu Qasra received the Jordanian ambassador.",
+        "received",
+        "the Jordanian ambassador",
+    )
+
+
+def page(
+    aid: str,
+    published: date | None = None,
+    key: str = "K",
+    hint: date | None = None,
+    country: str = "Jordan",
+) -> Article:
+    g = Gold("Murhaf Abu Qasra", "Syria", "", country, None, "meeting", meeting_key=key)
+    return Article(aid, "en", published, "", "", (g,), hint)
+
+
+@pytest.mark.parametrize(
+    ("article", "meetings", "expected"),
+    [
+        pytest.param(
+            page("a", NOV.replace(day=24)), [met(NOV)], NOV.replace(day=24), id="published"
+        ),
+        pytest.param(
+            page("a", hint=NOV.replace(day=22)), [met()], NOV.replace(day=22), id="group-date-hint"
+        ),
+        pytest.param(
+            page("a"),
+            [met(NOV.replace(day=20)), met(NOV.replace(day=22))],
+            NOV.replace(day=22),
+            id="latest-stated-date",
+        ),
+        pytest.param(
+            page("a"),
+            [met(NOV.replace(day=22), DateSource.PUBLISHED)],
+            None,
+            id="publication-guess-is-not-stated",
+        ),
+        pytest.param(page("a"), [met()], None, id="nothing-places-it"),
+    ],
+)
+def test_placed(article: Article, meetings: list[Meeting], expected: date | None) -> None:
+    assert placed(article, meetings) == expected
+
+
+def day(n: int) -> date:
+    return NOV.replace(day=n)
+
+
+MERGE_CORPUS_CASES = [
+    pytest.param(
+        [page("wire", day(22)), page("copy", hint=day(22))],
+        {"wire": [met(day(22))], "copy": [met()]},
+        (0, 0, 1),
+        id="undated-page-placed-by-its-hint",
+    ),
+    pytest.param(
+        [page("b"), page("a"), page("c")],
+        {"a": [met()], "b": [met()], "c": [met()]},
+        (0, 0, 1),
+        id="pages-with-no-time-merge-together",
+    ),
+    pytest.param(
+        [page("late", key="K2"), page("mod", day(22))],
+        {"late": [met(day(29))], "mod": [met(day(22))]},
+        (0, 0, 0),
+        id="page-placed-by-its-text-a-week-later",
+    ),
+    pytest.param(
+        [page("mod", day(22)), page("old", day(8), key="K0"), page("copy", hint=day(23))],
+        {"mod": [met(day(22))], "old": [met(day(8))], "copy": [met()]},
+        (0, 0, 1),
+        id="other-meeting-of-the-pair-stays-apart",
+    ),
+    pytest.param(
+        [page("mod", day(22)), page("nodate")],
+        {"mod": [met(day(22))], "nodate": [met()]},
+        (0, 1, 1),
+        id="no-time-never-joins-a-placed-event",
+    ),
+]
+
+
+@pytest.mark.parametrize(("articles", "found", "expected"), MERGE_CORPUS_CASES)
+def test_merge_corpus(
+    articles: list[Article], found: dict[str, list[Meeting]], expected: tuple[int, int, int]
+) -> None:
+    report = merge_corpus(articles, found, SCORER)
+    got = (len(report.over_merges), len(report.splits), report.multi_article_meetings)
+    assert got == expected

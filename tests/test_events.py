@@ -28,6 +28,8 @@ AQ = ("abu-qasra", "Murhaf Abu Qasra", "Syria")
 KBS = ("khalid-bin-salman", "Khalid bin Salman", "Saudi Arabia")
 YEV = ("yevkurov", "Yunus-Bek Yevkurov", "Russia")
 BEL = ("belousov", "Andrei Belousov", "Russia")
+MEN = ("menassa", "Michel Menassa", "Lebanon")
+FOLLOW = "They also agreed to hold a follow-up meeting."
 
 
 def meeting(
@@ -38,12 +40,24 @@ def meeting(
     who: tuple[str, str, str] = AQ,
     evidence: str = "Abu Qasra received the Jordanian ambassador.",
     counterpart: str = "the Jordanian ambassador",
+    counterpart_id: str = "",
 ) -> Meeting:
     if on is None:
         source = UNKNOWN
     oid, name, home = who
     return Meeting(
-        oid, name, home, "wl", country, kind, on, source, evidence, "received", counterpart
+        oid,
+        name,
+        home,
+        "wl",
+        country,
+        kind,
+        on,
+        source,
+        evidence,
+        "received",
+        counterpart,
+        counterpart_id=counterpart_id,
     )
 
 
@@ -63,9 +77,10 @@ def known(
     who: tuple[str, str, str] = AQ,
     peer: str = "",
     evidence: str = "Abu Qasra received the Jordanian ambassador.",
+    counterpart: str = "",
 ) -> KnownEvent:
     oid, name, home = who
-    return KnownEvent(eid, oid, home, country, kind, on, anchor, peer, "", name, evidence)
+    return KnownEvent(eid, oid, home, country, kind, on, anchor, peer, counterpart, name, evidence)
 
 
 def one(m: Meeting, peer: Meeting | None = None) -> Report:
@@ -171,6 +186,52 @@ CASES = [
         None,
         id="other-side-not-named",
     ),
+    # the other side's report names no one in its sentence, but its counterpart resolved to
+    # the event's official (or the event's counterpart phrase names the report's official)
+    pytest.param(
+        one(meeting("Syria", None, who=MEN, evidence=FOLLOW, counterpart_id="abu-qasra")),
+        [known(1, "Lebanon", None, anchor=at(27), evidence=FOLLOW)],
+        at(27),
+        1,
+        id="other-side-counterpart-resolved",
+    ),
+    pytest.param(
+        one(meeting("Syria", None, who=MEN, evidence=FOLLOW)),
+        [known(1, "Lebanon", None, anchor=at(27), evidence=FOLLOW, counterpart="Michel Menassa")],
+        at(27),
+        1,
+        id="other-side-named-as-counterpart",
+    ),
+    pytest.param(
+        one(meeting("Syria", None, who=MEN, evidence=FOLLOW, counterpart_id="someone-else")),
+        [known(1, "Lebanon", None, anchor=at(27), evidence=FOLLOW, counterpart="an envoy")],
+        at(27),
+        None,
+        id="other-side-resolved-to-another",
+    ),
+    pytest.param(
+        one(meeting("Syria", d(20), who=MEN, evidence=FOLLOW, counterpart_id="abu-qasra")),
+        [known(1, "Lebanon", d(27), evidence=FOLLOW)],
+        at(27),
+        None,
+        id="other-side-resolved-a-week-apart",
+    ),
+    pytest.param(
+        one(
+            meeting(
+                "Syria",
+                None,
+                who=MEN,
+                kind=EventKind.PLANNED,
+                evidence=FOLLOW,
+                counterpart_id="abu-qasra",
+            )
+        ),
+        [known(1, "Lebanon", None, anchor=at(27), evidence=FOLLOW)],
+        at(27),
+        None,
+        id="other-side-resolved-other-kind",
+    ),
     pytest.param(
         one(
             meeting("Russia", d(16), evidence="Abu Qasra met Belousov."),
@@ -188,10 +249,47 @@ CASES = [
         1,
         id="peer-reports-too",
     ),
+    # corpora only: no publication, no hint, no stated date; taken as fetched together when
+    # the corpus was collected, so they join each other and nothing placed in time
     pytest.param(
-        one(meeting(on=None)), [known(1, on=None, anchor=None)], None, None, id="timeless"
+        one(meeting(on=None)), [known(1, on=None, anchor=None)], None, 1, id="timeless-pair"
     ),
     pytest.param(one(meeting(on=None)), [known(1, on=None)], None, None, id="timeless-vs-known"),
+    pytest.param(
+        one(meeting(on=None)),
+        [known(1, on=d(22), anchor=None)],
+        None,
+        None,
+        id="timeless-vs-dated-event",
+    ),
+    pytest.param(
+        one(meeting(on=None)),
+        [known(1, on=None, anchor=None)],
+        at(22),
+        None,
+        id="placed-vs-timeless",
+    ),
+    pytest.param(
+        one(meeting(on=d(22))),
+        [known(1, on=None, anchor=None)],
+        at(22),
+        None,
+        id="dated-vs-timeless",
+    ),
+    pytest.param(
+        one(meeting(on=None, kind=EventKind.CALL)),
+        [known(1, on=None, anchor=None)],
+        None,
+        None,
+        id="timeless-other-kind",
+    ),
+    pytest.param(
+        one(meeting("Pakistan", None)),
+        [known(1, on=None, anchor=None)],
+        None,
+        None,
+        id="timeless-other-country",
+    ),
     pytest.param(one(meeting()), [], at(23), None, id="nothing-known"),
 ]
 
@@ -280,6 +378,78 @@ def test_merge_all_groups_reports_as_the_daemon_would() -> None:
         ["roundup"],
         ["roundup"],
     ]
+
+
+BAY = ("bayraktaroglu", "Selcuk Bayraktaroglu", "Turkey")
+UNDATED_ENVOY = meeting(on=None, evidence="The minister received the Jordanian envoy.")
+MERGE_CASES = [
+    pytest.param(
+        [("a", UNDATED_ENVOY), ("b", UNDATED_ENVOY), ("c", UNDATED_ENVOY)],
+        {},
+        [["a", "b", "c"]],
+        id="timeless-reports-of-one-pair-merge",
+    ),
+    pytest.param(
+        [("a", meeting()), ("b", UNDATED_ENVOY), ("c", UNDATED_ENVOY)],
+        {"a": at(22)},
+        [["a"], ["b", "c"]],
+        id="timeless-never-join-a-placed-event",
+    ),
+    pytest.param(
+        [("a", UNDATED_ENVOY), ("b", meeting("Pakistan", None)), ("c", UNDATED_ENVOY)],
+        {},
+        [["a", "c"], ["b"]],
+        id="timeless-other-pair-apart",
+    ),
+    pytest.param(
+        [("a", meeting()), ("b", meeting(on=d(23)))],
+        {},
+        [["a", "b"]],
+        id="undated-articles-placed-by-stated-dates",
+    ),
+    pytest.param(
+        [("a", meeting()), ("b", meeting(on=d(29)))],
+        {},
+        [["a"], ["b"]],
+        id="undated-articles-a-week-apart",
+    ),
+    pytest.param(
+        [
+            ("sy", meeting("Turkey", None, counterpart="Bayraktaroglu", counterpart_id=BAY[0])),
+            ("tr", meeting("Syria", None, who=BAY, evidence="Görüştü.", counterpart_id=AQ[0])),
+        ],
+        {},
+        [["sy", "tr"]],
+        id="timeless-two-sides-of-one-meeting",
+    ),
+    pytest.param(
+        [
+            ("ar", meeting("Lebanon", None, kind=EventKind.PLANNED, evidence=FOLLOW)),
+            (
+                "en",
+                meeting(
+                    "Syria",
+                    None,
+                    kind=EventKind.PLANNED,
+                    who=MEN,
+                    evidence=FOLLOW,
+                    counterpart_id=AQ[0],
+                ),
+            ),
+        ],
+        {"ar": at(27), "en": at(28)},
+        [["ar", "en"]],
+        id="plan-reported-from-both-sides",
+    ),
+]
+
+
+@pytest.mark.parametrize(("items", "published", "expected"), MERGE_CASES)
+def test_merge_all_table(
+    items: list[tuple[str, Meeting]], published: dict[str, datetime], expected: list[list[str]]
+) -> None:
+    groups = merge_all(items, published.get)
+    assert [[a for a, _ in g] for g in groups] == expected
 
 
 def test_score_merges_finds_over_merges_and_splits() -> None:

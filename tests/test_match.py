@@ -10,8 +10,9 @@ from datetime import date
 
 import pytest
 
-from monitor.evidence import confidence, split_sentences
+from monitor.evidence import confidence, office, split_sentences
 from monitor.gazetteer import load_gazetteer
+from monitor.lexicon import load_lexicon
 from monitor.match import Matcher
 from monitor.models import DateSource, EventKind, Official, Watchlist
 
@@ -235,7 +236,56 @@ POSITIVE = [
         [("abu-qasra", "Jordan", M, PUBLISHED)],
         "two-loose-dates-date-nothing",
     ),
+    # one article, several people on the other side: one meeting per office
+    (
+        "Abu Qasra will hold talks with the Jordanian defence minister and the Jordanian "
+        "chief of staff.",
+        [("abu-qasra", "Jordan", P, PUBLISHED), ("abu-qasra", "Jordan", P, PUBLISHED)],
+        "two-offices-two-meetings",
+    ),
+    (
+        "Abu Qasra received a Jordanian delegation led by the foreign minister. He said he met "
+        "the Jordanian defence minister during the talks.",
+        [("abu-qasra", "Jordan", M, PUBLISHED)],
+        "delegation-led-by-is-one-meeting",
+    ),
+    (
+        "Abu Qasra began a visit to Jordan on Monday. He met the Prime Minister and later his "
+        "counterpart.",
+        [("abu-qasra", "Jordan", M, PUBLISHED), ("abu-qasra", "Jordan", M, PUBLISHED)],
+        "offices-held-in-the-country-visited",
+    ),
+    (
+        "Abu Qasra arrived in Jordan. Meeting with King Abdullah is also on his agenda.",
+        [("abu-qasra", "Jordan", P, PUBLISHED)],
+        "on-his-agenda",
+    ),
+    (
+        "Defence Minister Michel Menassa arrived in Amman. Menassa met the Jordanian army chief.",
+        [("menassa", "Jordan", M, PUBLISHED)],
+        "surname-after-full-name",
+    ),
+    (
+        "Abu Qasra discussed plans for the upcoming meeting with the Jordanian ambassador.",
+        [("abu-qasra", "Jordan", M, PUBLISHED)],
+        "first-act-decides-the-kind",
+    ),
+    (
+        "Abu Qasra received the\nJordanian ambassador.",
+        [("abu-qasra", "Jordan", M, PUBLISHED)],
+        "line-broken-inside-a-sentence",
+    ),
     # Arabic
+    (
+        "التقى أبو قصرة وزير الدفاع الأردني ورئيس الأركان الأردني.",
+        [("abu-qasra", "Jordan", M, PUBLISHED), ("abu-qasra", "Jordan", M, PUBLISHED)],
+        "ar-two-offices",
+    ),
+    (
+        "وصل أبو قصرة إلى الأردن. ثم التقى رئيس الوزراء.",
+        [("abu-qasra", "Jordan", M, PUBLISHED)],
+        "ar-office-in-the-country-visited",
+    ),
     (
         "استقبل أبو قصرة السفير الأردني في دمشق. وجاء اللقاء يوم الثلاثاء بعد أسابيع من التوتر.",
         [("abu-qasra", "Jordan", M, date(2025, 11, 25))],
@@ -278,6 +328,18 @@ POSITIVE = [
         "fr-call",
     ),
     (
+        "Le ministre syrien de la Défense a reçu le ministre jordanien de la Défense et le chef "
+        "d'état-major jordanien.",
+        [("abu-qasra", "Jordan", M, PUBLISHED), ("abu-qasra", "Jordan", M, PUBLISHED)],
+        "fr-two-offices",
+    ),
+    (
+        "Abou Qasra a effectué une visite en Jordanie. Il a rencontré le Premier ministre et son "
+        "homologue.",
+        [("abu-qasra", "Jordan", M, PUBLISHED), ("abu-qasra", "Jordan", M, PUBLISHED)],
+        "fr-offices-in-the-country-visited",
+    ),
+    (
         "Abou Qasra a reçu l'ambassadeur de Jordanie. La réunion a eu lieu mardi à Damas.",
         [("abu-qasra", "Jordan", M, date(2025, 11, 25))],
         "fr-date-from-a-later-sentence",
@@ -298,6 +360,12 @@ NEGATIVE = [
     ("Abu Qasra's visit to Jordan was postponed at Jordan's request.", "postponed"),
     ("Abu Qasra will visit Jordan, Turkey, Pakistan and Russia next month.", "tour"),
     ("Abu Qasra received the ambassador of Japan.", "country-not-watched"),
+    ("Lloyd Austin was received by the US Ambassador to Jordan.", "own-envoy-posted-abroad"),
+    (
+        "Khalid bin Salman chaired a meeting in Riyadh. Salman received the Jordanian ambassador.",
+        "father's-name-is-no-surname",
+    ),
+    ("Abu Qasra returned to Damascus. He met the Prime Minister.", "office-at-home"),
     ("Abu Qasra praised host-nation support for Russian forces.", "compound-not-verb"),
     ("ألقى أبو قصرة كلمة أشاد فيها بالتعاون مع باكستان.", "ar-speech"),
     ("استقبل وزير الخارجية السوري سفير الأردن.", "ar-other-ministry"),
@@ -354,6 +422,16 @@ def test_evidence_spans_mark_the_parts(matcher: Matcher) -> None:
             ["استقبل الوزير الوفد.", "وبحث الجانبان التعاون؟"],
             id="arabic-punctuation",
         ),
+        pytest.param(
+            "He will co-chair the\nannual dialogue, with\nthe envoy.\nMinister receives envoy\n"
+            "Abu Qasra received him.",
+            [
+                "He will co-chair the annual dialogue, with the envoy.",
+                "Minister receives envoy",
+                "Abu Qasra received him.",
+            ],
+            id="lines-broken-inside-a-sentence-only",
+        ),
     ],
 )
 def test_split_sentences(text: str, expected: list[str]) -> None:
@@ -371,3 +449,22 @@ def test_confidence_reflects_the_evidence(matcher: Matcher) -> None:
     )
     assert confidence(named) == 0.95
     assert confidence(carried) < confidence(named), "the subject came from another sentence"
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        pytest.param("the Jordanian defence minister", "defence_minister", id="defence"),
+        pytest.param("President Bashar al-Assad", "head_of_state", id="head-of-state"),
+        pytest.param("Deputy Defence Minister Yunus-Bek Yevkurov", "", id="deputy-is-no-office"),
+        pytest.param("a delegation led by the foreign minister", "", id="delegation-any-office"),
+        pytest.param("his Russian counterpart", "defence_minister", id="counterpart-own-office"),
+        pytest.param("وزير الخارجية السوري", "foreign_minister", id="ar-foreign-minister"),
+        pytest.param("ونظيره الأردني", "defence_minister", id="ar-counterpart-proclitic"),
+        pytest.param("le chef d'état-major", "chief_of_staff", id="fr-chief-of-staff"),
+        pytest.param("the Jordanian ambassador", "ambassador", id="ambassador"),
+        pytest.param("senior Syrian officials", "", id="no-office"),
+    ],
+)
+def test_office_tells_counterparts_apart(words: str, expected: str) -> None:
+    assert office(words, load_lexicon(), ABU_QASRA) == expected
