@@ -35,6 +35,7 @@ class Gold:
     kind: str
     background: bool = False
     meeting_key: str | None = None
+    counterpart_title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ def load_corpus(path: Path) -> list[Article]:
                     e["kind"],
                     bool(e.get("background")),
                     e.get("meeting_key"),
+                    e.get("counterpart_title") or "",
                 )
                 for e in raw.get("events", [])
             )
@@ -100,6 +102,7 @@ class Prediction:
     kind: str
     date: date | None
     evidence: str = ""
+    counterpart: str = ""
 
 
 @dataclass
@@ -167,12 +170,26 @@ class Scorer:
             theirs and theirs.id == p.official_id and self.place(g.official_country) == p.country
         )
 
-    def gold_key(self, article: Article, p: Prediction) -> str | None:
-        """The real-world meeting a prediction reports (its gold ``meeting_key``), if any."""
-        for g in article.events:
-            if g.meeting_key and self._fits(p, g):
-                return g.meeting_key
-        return None
+    def assign(self, gold: Sequence[Gold], predictions: Sequence[Prediction]) -> list[int | None]:
+        """For each prediction, the gold event it matches (an index into ``gold``) or None.
+        Each gold event matches at most one prediction; among those that fit, the one whose
+        counterpart words share most with the prediction's (the president, not the minister)."""
+        used: set[int] = set()
+        out: list[int | None] = []
+        for p in predictions:
+            fits = [i for i, g in enumerate(gold) if i not in used and self._fits(p, g)]
+            hit = max(fits, key=lambda i: (_affinity(p, gold[i]), -i), default=None)
+            if hit is not None:
+                used.add(hit)
+            out.append(hit)
+        return out
+
+    def gold_keys(self, article: Article, predictions: Sequence[Prediction]) -> list[str | None]:
+        """The real-world meeting each prediction reports (its gold ``meeting_key``), if any."""
+        return [
+            article.events[i].meeting_key if i is not None else None
+            for i in self.assign(article.events, predictions)
+        ]
 
     def in_scope(self, g: Gold) -> bool:
         return self.watched(g.official) is not None or self.watched(g.counterpart) is not None
@@ -184,11 +201,9 @@ class Scorer:
         for a in articles:
             tally = report.by_lang[a.lang]
             gold = [g for g in a.events if self.in_scope(g)]
+            mine = predictions.get(a.id, [])
             used: set[int] = set()
-            for p in predictions.get(a.id, []):
-                hit = next(
-                    (i for i, g in enumerate(gold) if i not in used and self._fits(p, g)), None
-                )
+            for p, hit in zip(mine, self.assign(gold, mine), strict=True):
                 for t in (tally, report.total):
                     t.predicted += 1
                 if hit is None:
@@ -216,6 +231,12 @@ class Scorer:
         return report
 
 
+def _affinity(p: Prediction, g: Gold) -> int:
+    """Words the prediction's counterpart shares with the gold counterpart's name and title."""
+    words = set(re.findall(r"\w{3,}", fold(p.counterpart)))
+    return len(words & set(re.findall(r"\w{3,}", fold(f"{g.counterpart} {g.counterpart_title}"))))
+
+
 def detect(
     articles: Iterable[Article], match: Callable[[str, str, date | None], list[Meeting]]
 ) -> dict[str, list[Meeting]]:
@@ -223,7 +244,9 @@ def detect(
 
 
 def as_prediction(article: str, m: Meeting) -> Prediction:
-    return Prediction(article, m.official_id, m.country, str(m.kind), m.date, m.evidence)
+    return Prediction(
+        article, m.official_id, m.country, str(m.kind), m.date, m.evidence, m.counterpart
+    )
 
 
 def predict(
@@ -250,7 +273,6 @@ def merge_corpus(
     """Merge every article's meetings as the daemon would (in the order it would have seen
     them, ``placed``; what nothing places comes last) and compare the events with the gold
     meeting keys: over-merges and splits."""
-    by_id = {a.id: a for a in articles}
     day = {a.id: placed(a, found.get(a.id, [])) for a in articles}
     order = sorted(articles, key=lambda a: (day[a.id] or date.max, a.id))
     members = [(a.id, m) for a in order for m in found.get(a.id, [])]
@@ -259,8 +281,13 @@ def merge_corpus(
         d = day[aid]
         return datetime(d.year, d.month, d.day, 12, tzinfo=UTC) if d else None
 
+    keys: dict[int, str | None] = {}
+    for a in articles:
+        mine = found.get(a.id, [])
+        predicted = [as_prediction(a.id, m) for m in mine]
+        keys.update(zip(map(id, mine), scorer.gold_keys(a, predicted), strict=True))
     groups = merge_all(members, seen_at)
-    return score_merges(groups, lambda aid, m: scorer.gold_key(by_id[aid], as_prediction(aid, m)))
+    return score_merges(groups, lambda aid, m: keys.get(id(m)))
 
 
 def keyword_baseline(

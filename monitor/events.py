@@ -22,7 +22,7 @@ No I/O; the time a report was published (or fetched) is passed in. The rules:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
@@ -197,14 +197,20 @@ def _other_side(report: Report, ev: KnownEvent) -> bool:
 
 
 def find_same(
-    report: Report, known: Iterable[KnownEvent], seen: datetime | None
+    report: Report,
+    known: Iterable[KnownEvent],
+    seen: datetime | None,
+    exclude: Collection[int] = (),
 ) -> KnownEvent | None:
     """The known event this report is about, or None when it is a new one. ``seen`` is when
-    the report was published (else fetched); None only for corpus articles with no date."""
+    the report was published (else fetched); None only for corpus articles with no date.
+    ``exclude``: events this report's item already fed; the matcher kept one report per
+    meeting in an item, so what it kept apart (the president, then the defence minister)
+    stays apart."""
     best: tuple[tuple[int, int, int], KnownEvent] | None = None
     pairs = report.pairs()
     for ev in known:
-        if ev.kind != report.kind or _conflict(report, ev):
+        if ev.kind != report.kind or ev.id in exclude or _conflict(report, ev):
             continue
         if not (ev.pairs() & pairs or _other_side(report, ev)) or not _near(report, ev, seen):
             continue
@@ -307,11 +313,13 @@ def merge_all(
         seen = now_for(article)
         if seen is None and (days := [d for d in map(stated, meetings) if d]):
             seen = datetime.combine(max(days), time(12), tzinfo=UTC)
+        fed: set[int] = set()
         for report in reports_of(meetings):
-            same = find_same(report, events.values(), seen)
+            same = find_same(report, events.values(), seen, fed)
             if same is None:
                 same = new_event(len(events) + 1, report, seen)
                 groups[same.id] = []
+            fed.add(same.id)
             events[same.id] = absorb(same, report)
             groups[same.id] += [(article, m) for m in report.meetings]
     return list(groups.values())

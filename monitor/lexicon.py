@@ -23,6 +23,7 @@ class Cue(StrEnum):
     ANAPHOR = "anaphor"
     CANCEL = "cancel"
     PAIR_ANAPHOR = "pair_anaphor"
+    BACKGROUND = "background"
 
 
 @dataclass(frozen=True, slots=True)

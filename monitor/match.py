@@ -39,6 +39,7 @@ from monitor.tokens import Hit, PhraseIndex, Token, arabic_forms, phrase_tokens,
 
 PARTY_REACH = 4  # tokens between a country and the party noun it qualifies
 ANAPHOR_REACH = 3  # sentences back that "he" may reach
+BACKGROUND_REACH = 6  # tokens from "had already" to the meeting phrase it puts in the past
 FUTURE_REACH = 8  # tokens from "will"/"expected to" to the meeting phrase it puts ahead
 _AND = frozenset(("and", "et", "or", "ou"))
 _IN = frozenset(phrase_tokens("in في en au a dans"))
@@ -107,6 +108,14 @@ def _arabic_construct(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
     return None
 
 
+def _has_phrase(
+    words: set[str], first: frozenset[str], sets: dict[str, tuple[frozenset[str], ...]]
+) -> bool:
+    """Whether all the words of some phrase (``PhraseIndex.word_sets``) are in ``words``; most
+    texts share no word with ``first``, and the set intersection says so in C."""
+    return any(words.issuperset(phrase) for w in words & first for phrase in sets[w])
+
+
 class Matcher:
     """Compiled watchlists: call ``match`` once per item."""
 
@@ -137,18 +146,22 @@ class Matcher:
         self._places: PhraseIndex[str] = PhraseIndex()
         for form, place in gazetteer.surface_forms():
             self._places.add(phrase_tokens(form), place.name)
-        # an article none of whose words can start a watched name or title reports no meeting
-        # of ours ("he" needs a name before it): most articles stop here, a cheap prefilter
+        # an article that lacks a word of every watched name and title reports no meeting of
+        # ours ("he" needs a name before it): most articles stop here, a cheap prefilter
         # A title alone names someone only with its country beside it ("Syria's Defence
         # Minister") or with the holder named elsewhere in the article.
-        self._name_words = frozenset(self._names.first_words())
-        self._title_words = frozenset(self._titles.first_words())
+        # Whole phrases, not first words: "air defence" starts "Defence Minister" but is none.
         homes = {o.country for o in self._officials.values()}
-        self._home_words = frozenset(
-            phrase_tokens(form)[0]
-            for form, place in gazetteer.surface_forms()
-            if place.name in homes and phrase_tokens(form)
-        )
+        home_places: PhraseIndex[str] = PhraseIndex()
+        for form, place in gazetteer.surface_forms():
+            if place.name in homes:
+                home_places.add(phrase_tokens(form), place.name)
+        self._name_sets = self._names.word_sets()
+        self._title_sets = self._titles.word_sets()
+        self._home_sets = home_places.word_sets()
+        self._name_words = frozenset(self._name_sets)
+        self._title_words = frozenset(self._title_sets)
+        self._home_words = frozenset(self._home_sets)
 
     # ------------------------------------------------------------------ article
 
@@ -206,9 +219,11 @@ class Matcher:
         if not body.isascii() and max(words, default="") >= "\u0600":
             for w in [w for w in words if w >= "\u0600"]:
                 words.update(arabic_forms(w))
-        if not words.isdisjoint(self._name_words):
+        if _has_phrase(words, self._name_words, self._name_sets):
             return True
-        return not words.isdisjoint(self._title_words) and not words.isdisjoint(self._home_words)
+        return _has_phrase(words, self._title_words, self._title_sets) and _has_phrase(
+            words, self._home_words, self._home_sets
+        )
 
     # ------------------------------------------------------------------ sentence
 
@@ -241,6 +256,15 @@ class Matcher:
             article.recent.append((n, mentions[0][1]))  # the first named is usually the subject
         if kind is None or trigger is None or any(Cue.CANCEL in c.values for c in cues):
             return
+        if any(
+            Cue.BACKGROUND in c.values
+            and (
+                c.first <= trigger.first <= c.last + BACKGROUND_REACH
+                or 0 < c.first - trigger.last <= BACKGROUND_REACH
+            )
+            for c in cues
+        ):
+            return  # "this visit follows talks already held", "met him last year": old news
         if on is not None and published is not None and on > published:
             kind = EventKind.PLANNED  # "during the meeting next Wednesday"
         if self._subject_dropped(toks, cues, trigger, mentions):

@@ -77,6 +77,40 @@ def test_score(golds: list[Gold], preds: list[Prediction], expected: tuple[int, 
     assert (t.correct, scored, t.dated, t.dates_right) == expected
 
 
+def test_each_prediction_takes_the_gold_event_naming_its_counterpart() -> None:
+    golds = (
+        Gold(
+            "Murhaf Abu Qasra",
+            "Syria",
+            "Omar Haddad",
+            "Jordan",
+            None,
+            "meeting",
+            False,
+            "A",
+            "Minister of Defence",
+        ),
+        Gold(
+            "Murhaf Abu Qasra",
+            "Syria",
+            "Abdullah II",
+            "Jordan",
+            None,
+            "meeting",
+            False,
+            "B",
+            "King of Jordan",
+        ),
+    )
+    article = Article("a", "en", date(2025, 11, 27), "", "", golds)
+    preds = [
+        Prediction("a", "abu-qasra", "Jordan", "meeting", None, counterpart="King Abdullah II"),
+        Prediction("a", "abu-qasra", "Jordan", "meeting", None, counterpart="defence minister"),
+    ]
+    assert SCORER.gold_keys(article, preds) == ["B", "A"]
+    assert SCORER.score([article], {"a": preds}).total.correct == 2
+
+
 def test_eval_command_prints_the_summary_line(tmp_path: Path, capsys) -> None:
     watchlist = tmp_path / "watch.yaml"
     watchlist.write_text(

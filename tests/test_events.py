@@ -441,6 +441,16 @@ MERGE_CASES = [
         [["ar", "en"]],
         id="plan-reported-from-both-sides",
     ),
+    pytest.param(
+        [
+            ("a", meeting(on=None, counterpart="the Jordanian defence minister")),
+            ("a", meeting(on=None, counterpart="the Jordanian chief of staff")),
+            ("b", meeting(on=None, counterpart="the Jordanian defence minister")),
+        ],
+        {"a": AT_22, "b": at(23)},
+        [["a", "b"], ["a"]],
+        id="one-item-two-offices-stay-two-events",
+    ),
 ]
 
 

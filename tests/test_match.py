@@ -328,6 +328,11 @@ POSITIVE = [
         "fr-call",
     ),
     (
+        "Une délégation jordanienne a été reçue dimanche par Abou Qasra.",
+        [("abu-qasra", "Jordan", M, date(2025, 11, 23))],
+        "fr-passive-feminine",
+    ),
+    (
         "Le ministre syrien de la Défense a reçu le ministre jordanien de la Défense et le chef "
         "d'état-major jordanien.",
         [("abu-qasra", "Jordan", M, PUBLISHED), ("abu-qasra", "Jordan", M, PUBLISHED)],
@@ -366,6 +371,16 @@ NEGATIVE = [
         "father's-name-is-no-surname",
     ),
     ("Abu Qasra returned to Damascus. He met the Prime Minister.", "office-at-home"),
+    (
+        "Abu Qasra hosted army commanders. This follows talks already held in Amman with the "
+        "Jordanian defence minister.",
+        "background-contact",
+    ),
+    ("وكان أبو قصرة قد التقى السفير الأردني العام الماضي.", "ar-background-contact"),
+    (
+        "Cette visite fait suite à des entretiens déjà tenus à Amman avec le ministre jordanien.",
+        "fr-background-contact",
+    ),
     ("Abu Qasra praised host-nation support for Russian forces.", "compound-not-verb"),
     ("ألقى أبو قصرة كلمة أشاد فيها بالتعاون مع باكستان.", "ar-speech"),
     ("استقبل وزير الخارجية السوري سفير الأردن.", "ar-other-ministry"),
