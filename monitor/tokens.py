@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import accumulate, compress, repeat
 from operator import add
@@ -22,6 +23,7 @@ T = TypeVar("T")
 
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 # و ف ب ل ك and the article ال, in the orders they stack: وبال، فلل، كال …
+_DOUBLED = re.compile(r"(.)\1+")
 _PROCLITIC = re.compile(r"^(?:[وف]?(?:[بلك]|ال|لل|بال|كال)?|[وف])(?=..)")
 
 
@@ -34,6 +36,16 @@ class Token(NamedTuple):
     end: int
 
 
+class TokenList(list[Token]):
+    """``tokenize``'s tokens, with their texts as a list of their own so each ``PhraseIndex``
+    that searches the sentence can scan them at C speed; never changed after ``tokenize``
+    (slices and copies are plain lists, which ``find`` handles the slow way)."""
+
+    __slots__ = ("arabic", "texts")
+    texts: list[str]
+    arabic: bool  # a word may be Arabic, with proclitic forms to try
+
+
 def _skeleton(word: str) -> str:
     """``skeleton`` without the cache."""
     if not word.isascii() or word.isdigit():
@@ -41,7 +53,7 @@ def _skeleton(word: str) -> str:
     if word in ("el", "al", "ul"):
         return "al"
     w = word.replace("abou", "abu").replace("ou", "u").replace("k", "q").replace("ph", "f")
-    w = re.sub(r"(.)\1+", r"\1", w)
+    w = _DOUBLED.sub(r"\1", w)
     if len(w) > 3 and w.endswith("h") and w[-2] in "aeiou":
         w = w[:-1]
     return w
@@ -88,9 +100,13 @@ def tokenize(text: str) -> list[Token]:
     if index is not None:  # some character folded to more or fewer than one
         starts = [index[s] for s in starts]
         ends = [index[e - 1] + 1 for e in ends]
+    texts = list(map(_skeleton_of, words))
     # tuple.__new__ builds the NamedTuple without its Python-level __new__
-    texts = map(_skeleton_of, words)
-    return list(map(tuple.__new__, repeat(Token), zip(texts, starts, ends, strict=True)))
+    out = TokenList(map(tuple.__new__, repeat(Token), zip(texts, starts, ends, strict=True)))
+    out.texts = texts
+    # only words from U+0600 on may take other (Arabic) forms; isascii() is a flag check
+    out.arabic = not text.isascii() and max(texts, default="") >= "\u0600"
+    return out
 
 
 def words_of(text: str) -> set[str]:
@@ -163,6 +179,27 @@ class PhraseIndex(Generic[T]):
         """Words that can start a phrase of this index."""
         return [w for w in self._root if w]
 
+    def word_sets(self) -> dict[str, tuple[frozenset[str], ...]]:
+        """The word set of every phrase, keyed by its rarest word. ``find`` reports a phrase
+        only where all its words occur (as words or, for Arabic, as one of ``arabic_forms``),
+        so a text that lacks a key word holds none of its phrases, and one that has it holds
+        one only if it has all the words of one of its sets: a prefilter's test that needs
+        no token order. Rarest, not first: "mohammed" starts hundreds of names, the surname
+        few, so a text with the key word has few sets to check."""
+        phrases: set[frozenset[str]] = set()
+        stack: list[tuple[dict[str, object], tuple[str, ...]]] = [(self._root, ())]
+        while stack:
+            node, path = stack.pop()
+            if "" in node and path:
+                phrases.add(frozenset(path))
+            stack.extend((child, (*path, w)) for w, child in node.items() if w)  # type: ignore[misc]
+        counts = Counter(w for phrase in phrases for w in phrase)
+        out: dict[str, list[frozenset[str]]] = {}
+        for phrase in phrases:
+            key = min(phrase, key=lambda w: (counts[w], w))
+            out.setdefault(key, []).append(phrase)
+        return {w: tuple(sets) for w, sets in out.items()}
+
     @staticmethod
     def _step(node: dict[str, object], word: str) -> dict[str, object] | None:
         child = node.get(word)
@@ -175,19 +212,28 @@ class PhraseIndex(Generic[T]):
 
     def find(self, tokens: list[Token]) -> Iterator[Hit[T]]:
         """Non-overlapping hits, each the longest phrase starting at its first token."""
-        i = 0
-        n = len(tokens)
+        if type(tokens) is TokenList:
+            texts = tokens.texts
+            # most sentences hold no word that starts a name (or a title, a place): one C
+            # pass says so; a word that is not Arabic starts a phrase only as a root key
+            if not tokens.arabic and self._root.keys().isdisjoint(texts):
+                return
+        else:
+            texts = [t.text for t in tokens]
+        n = len(texts)
         root = self._root
-        while i < n:
-            best: tuple[int, list[T]] | None = None
-            word = tokens[i].text
-            # the hot path: most words start no phrase and are not Arabic
-            node: dict[str, object] | None = root.get(word)  # type: ignore[assignment]
+        first = root.get  # bound once: this loop runs for every word of every sentence
+        step = self._step
+        resume = 0
+        for i, word in enumerate(texts):
+            if i < resume:
+                continue  # inside the last hit
+            node: dict[str, object] | None = first(word)  # type: ignore[assignment]
             if node is None:
-                if word < "\u0600":
-                    i += 1
+                if word < "\u0600":  # only Arabic words take other forms
                     continue
-                node = self._step(root, word)
+                node = step(root, word)
+            best: tuple[int, list[T]] | None = None
             j = i
             while node is not None:
                 if "" in node:
@@ -195,15 +241,15 @@ class PhraseIndex(Generic[T]):
                 j += 1
                 if j >= n:
                     break
-                nxt = self._step(node, tokens[j].text)
-                if nxt is None and self._allow_initials and len(tokens[j].text) == 1 and j + 1 < n:
+                nxt = step(node, texts[j])
+                if nxt is None and self._allow_initials and len(texts[j]) == 1 and j + 1 < n:
                     # a middle initial inside a name: "Lloyd J. Austin"
-                    nxt = self._step(node, tokens[j + 1].text)
+                    nxt = step(node, texts[j + 1])
                     j += nxt is not None
                 node = nxt
             if best is None:
-                i += 1
                 continue
             last, values = best
-            yield Hit(i, last, tokens[i].start, tokens[last].end, tuple(values))
-            i = last + 1
+            # tuple.__new__: as in ``tokenize``, without the NamedTuple's Python-level __new__
+            yield tuple.__new__(Hit, (i, last, tokens[i].start, tokens[last].end, tuple(values)))
+            resume = last + 1

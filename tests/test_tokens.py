@@ -91,3 +91,44 @@ def test_phrase_index_finds_longest_hits() -> None:
     hits = list(index.find(toks))
     assert hits == [Hit(2, 4, 13, 28, ("austin",)), Hit(6, 6, 33, 38, ("lloyd",))]
     assert hits[0].values == ("austin",)
+
+
+def test_word_sets_key_each_phrase_by_its_rarest_word() -> None:
+    index: PhraseIndex[str] = PhraseIndex()
+    for name in ("Mohammed bin Salman", "Mohammed Ali", "Mohammed Ali Hassan", "Ali"):
+        index.add(phrase_tokens(name), name)
+    sets = index.word_sets()
+    every = [s for group in sets.values() for s in group]
+    assert sorted(map(sorted, every)) == sorted(
+        map(
+            sorted,
+            [
+                {"mohamed", "bin", "salman"},
+                {"mohamed", "ali"},
+                {"mohamed", "ali", "hasan"},
+                {"ali"},
+            ],
+        )
+    )
+    # each set sits under one of its own words, the one fewest phrases share
+    assert all(key in s for key, group in sets.items() for s in group)
+    assert frozenset({"mohamed", "bin", "salman"}) not in sets.get("mohamed", ())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("US Secretary Lloyd J. Austin met Lloyd in Jordan.", id="latin"),
+        pytest.param("استقبل وزير الدفاع السوري لويد أوستن والأردن", id="arabic"),
+        pytest.param("Nothing to see here at all.", id="no-phrase"),
+    ],
+)
+def test_find_reads_tokenize_output_as_any_token_list(text: str) -> None:
+    # tokenize's list carries its texts for a C-speed first pass; a plain copy goes the slow
+    # way; both must find the same
+    index: PhraseIndex[str] = PhraseIndex(allow_initials=True)
+    for phrase in ("Lloyd Austin", "Lloyd", "لويد أوستن", "الأردن", "Jordan", "وزير الدفاع"):
+        index.add(phrase_tokens(phrase), phrase)
+    toks = tokenize(text)
+    assert list(index.find(toks)) == list(index.find(list(toks)))
+    assert list(index.find(toks)) == list(index.find(toks[:]))
