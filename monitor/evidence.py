@@ -42,18 +42,39 @@ _ABBREV = {
 _AND = frozenset(("and", "et", "or", "ou", "و"))
 _GAP_BREAK = re.compile(r"[,;:()،؛]")
 _BOUNDARY = re.compile(r"(?<=[.!?؟])[\"”’»)]*\s+|\n+")
-# a line broken inside a sentence ("will co-chair the\nAnnual Dialogue"): a newline after a
-# word that cannot end one, or a comma; headlines and paragraphs stay apart
-_SOFT_BREAK = re.compile(
-    r"((?:^|[\s(])(?:the|a|an|of|with|and|to|in|on|at|by|for|his|her|their|de|la|le|les|des"
-    r"|du|et|avec|au|aux)|,)[ \t]*\n(?=[ \t]*\w)",
-    re.IGNORECASE,
+# words no sentence ends with: a newline after one breaks a line inside a sentence
+_NO_END = frozenset(
+    [
+        *("the", "a", "an", "of", "with", "and", "to", "in", "on", "at", "by", "for", "his"),
+        *("her", "their", "de", "la", "le", "les", "des", "du", "et", "avec", "au", "aux"),
+    ]
 )
+
+
+def _join_broken_lines(text: str) -> str:
+    """ "will co-chair the" + newline + "Annual Dialogue" is one sentence: a newline after a
+    comma or a word that cannot end one joins two lines; headlines and paragraphs stay apart."""
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        prev = out[-1].rstrip(" \t")
+        words = prev.rsplit(None, 1)
+        if (
+            words
+            and (prev.endswith(",") or words[-1].lower() in _NO_END)
+            and line.lstrip(" \t")[:1].isalnum()
+        ):
+            out[-1] = prev + " " + line.lstrip(" \t")
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def split_sentences(text: str) -> list[str]:
     """Sentences, keeping "U.S. Defense Secretary" and "Lloyd J. Austin" whole."""
-    text = _SOFT_BREAK.sub(r"\1 ", text)
+    text = _join_broken_lines(text)
     out: list[str] = []
     start = 0
     for m in _BOUNDARY.finditer(text):
