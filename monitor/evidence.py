@@ -4,6 +4,7 @@ match is, and one meeting per pair in an article. No I/O."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -99,6 +100,28 @@ class Party:
 
 
 _CALL_OR_MEETING = {EventKind.CALL, EventKind.MEETING}
+CONTACT = (EventKind.MEETING, EventKind.CALL)  # contacts held, not planned or trips
+
+
+def in_pair(official_id: str, found: Sequence[Meeting]) -> bool:
+    """Is the official on either side of one of these meetings?"""
+    return any(official_id in (m.official_id, m.counterpart_id) for m in found)
+
+
+def date_from_elsewhere(
+    found: list[Meeting], loose: list[date], published: date | None
+) -> list[Meeting]:
+    """ "Minister X hosted Y in Jeddah. … The meeting on Thursday came after …": a meeting
+    whose own sentence states no date takes the one date that the article's sentences about
+    an unnamed meeting state; two such dates could be two meetings, so then none."""
+    if len(set(loose)) != 1 or (published is not None and loose[0] > published):
+        return found
+    return [
+        replace(m, date=loose[0], date_source=DateSource.TEXT)
+        if m.kind in CONTACT and m.date_source is not DateSource.TEXT
+        else m
+        for m in found
+    ]
 
 
 def confidence(m: Meeting) -> float:

@@ -2,16 +2,22 @@
 
 For each sentence (the body first, then the headline):
 
-1. mentions: watched officials by name or alias; by title when a country qualifies it
-   ("Syria's Defence Minister", "وزير الدفاع السوري", "ministre syrien de la Défense") or the
-   article names one official holding it; "he"/"the minister" for the last official named;
-2. cues: a meeting, call, visit or future phrase must be present;
-3. parties: the watched officials, and countries that stand next to a party noun
-   ("the Jordanian ambassador", "a delegation from Russia") or right after the meeting phrase;
-   a country that is only a topic ("to discuss the situation in Lebanon") is no party;
+1. mentions: watched officials by name or alias (and, once named in full, by surname); by
+   title when a country qualifies it ("Syria's Defence Minister", "وزير الدفاع السوري",
+   "ministre syrien de la Défense") or the article names one official holding it (the one it
+   names most, if several); "he"/"the minister" for the last official named;
+2. cues (``kinds``): a meeting, call, visit or future phrase must be present; a contact
+   recalled as background or called off is none;
+3. parties (``parties``): the watched officials, countries that stand next to a party noun
+   ("the Jordanian ambassador", "a delegation from Russia") or right after the meeting phrase,
+   and offices no country qualifies, held in the country the official is visiting; a country
+   that is only a topic ("to discuss the situation in Lebanon") is no party;
 4. one event per pair of parties from different countries with a watched official on one
-   side (two watched officials meeting is one event, a trilateral one event per pair).
+   side and per office on the other (the president and the defence minister are two
+   meetings; two watched officials meeting is one event, a trilateral one per pair).
 
+Then the article as a whole (``evidence``): one meeting per pair, office and date; a date the
+article states for "the meeting" elsewhere; "a follow-up meeting" as the same pair's plan.
 Each event carries the sentence, the spans that made it, and how its date was found.
 """
 
@@ -24,27 +30,21 @@ from datetime import date
 
 from monitor.dates import find_date
 from monitor.evidence import (
-    Party,
-    counterpart_span,
+    CONTACT,
+    date_from_elsewhere,
     date_source,
-    is_word,
+    in_pair,
     keep,
-    office,
     split_sentences,
 )
 from monitor.gazetteer import Gazetteer
+from monitor.kinds import kind_of, old_news
 from monitor.lexicon import Cue, Lexicon, load_lexicon
 from monitor.models import DateSource, EventKind, Meeting, Official, Span, Watchlist
+from monitor.parties import counterpart_of, not_a_state, parties_of, qualifier, where_is
 from monitor.tokens import Hit, PhraseIndex, Token, arabic_forms, phrase_tokens, tokenize, words_of
 
-PARTY_REACH = 4  # tokens between a country and the party noun it qualifies
 ANAPHOR_REACH = 3  # sentences back that "he" may reach
-BACKGROUND_REACH = 6  # tokens from "had already" to the meeting phrase it puts in the past
-FUTURE_REACH = 8  # tokens from "will"/"expected to" to the meeting phrase it puts ahead
-_AND = frozenset(("and", "et", "or", "ou"))
-_IN = frozenset(phrase_tokens("in في en au a dans"))
-_TOWARDS = frozenset(phrase_tokens("to in into the capital إلى الى في العاصمة a en au"))
-_POSTED_TO = frozenset(("to", "in", "لدى", "في", "aupres", "a", "en", "au"))
 _PATRONYMIC = frozenset(("bin", "ibn", "bint", "ben", "bn", "بن", "ابن", "بنت"))
 _PUNCT = re.compile(r"[,;:()\[\]،؛]")
 _WITH = {"with", "مع", "avec", "by", "بنظيره", "نظيره", "counterpart", "homologue"}
@@ -76,29 +76,6 @@ class _Article:
     # dates of sentences that report a meeting but name nobody: "The meeting on Thursday…"
     loose_dates: list[date] = field(default_factory=list)
     location: str | None = None  # the country the official was last reported in
-
-
-_CONTACT = (EventKind.MEETING, EventKind.CALL)
-
-
-def _in_pair(official_id: str, found: Sequence[Meeting]) -> bool:
-    return any(official_id in (m.official_id, m.counterpart_id) for m in found)
-
-
-def _date_from_elsewhere(
-    found: list[Meeting], loose: list[date], published: date | None
-) -> list[Meeting]:
-    """ "Minister X hosted Y in Jeddah. … The meeting on Thursday came after …": a meeting
-    whose own sentence states no date takes the one date that the article's sentences about
-    an unnamed meeting state; two such dates could be two meetings, so then none."""
-    if len(set(loose)) != 1 or (published is not None and loose[0] > published):
-        return found
-    return [
-        replace(m, date=loose[0], date_source=DateSource.TEXT)
-        if m.kind in _CONTACT and m.date_source is not DateSource.TEXT
-        else m
-        for m in found
-    ]
 
 
 def _arabic_construct(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -188,7 +165,7 @@ class Matcher:
         for n, (sentence, toks, hits) in enumerate(zip(sentences, tokenised, named, strict=True)):
             for meeting in self._sentence(n, sentence, toks, hits, published, article, found):
                 keep(found, meeting)
-        return _date_from_elsewhere(found, article.loose_dates, published)
+        return date_from_elsewhere(found, article.loose_dates, published)
 
     def _surnames(
         self, tokenised: list[list[Token]], named: list[list[Hit[str]]]
@@ -239,32 +216,27 @@ class Matcher:
     ) -> Iterable[Meeting]:
         # "host-nation", "meeting-room": the first half of a compound is no verb
         cues = [c for c in self._lex.cues.find(toks) if sentence[c.end : c.end + 1] != "-"]
-        kind, trigger = self._kind(toks, cues)
+        kind, trigger = kind_of(toks, cues, self._lex)
         if kind is None:
             # no contact reported here; only the subject is worth remembering for "he"
             for hit in names:
                 article.recent.append((n, self._officials[hit.values[0]]))
                 break
             return
-        places = [p for p in self._places.find(toks) if not self._not_a_state(p, toks)]
-        article.location = self._where(sentence, toks, places, cues, names) or article.location
+        places = [p for p in self._places.find(toks) if not not_a_state(self._lex, p, toks)]
+        article.location = (
+            where_is(self._lex, sentence, toks, places, cues, names) or article.location
+        )
         on = find_date(sentence, published, ahead=kind is EventKind.PLANNED)
         mentions = self._mentions(sentence, toks, names, places, on or published, article)
-        if on is not None and not mentions and kind in _CONTACT:
+        if on is not None and not mentions and kind in CONTACT:
             article.loose_dates.append(on)
         if mentions:
             article.recent.append((n, mentions[0][1]))  # the first named is usually the subject
         if kind is None or trigger is None or any(Cue.CANCEL in c.values for c in cues):
             return
-        if any(
-            Cue.BACKGROUND in c.values
-            and (
-                c.first <= trigger.first <= c.last + BACKGROUND_REACH
-                or 0 < c.first - trigger.last <= BACKGROUND_REACH
-            )
-            for c in cues
-        ):
-            return  # "this visit follows talks already held", "met him last year": old news
+        if old_news(trigger, cues):
+            return
         if on is not None and published is not None and on > published:
             kind = EventKind.PLANNED  # "during the meeting next Wednesday"
         if self._subject_dropped(toks, cues, trigger, mentions):
@@ -299,7 +271,7 @@ class Matcher:
             not found
             and found_so_far
             and any(Cue.PAIR_ANAPHOR in c.values for c in cues)
-            and all(_in_pair(o.id, found_so_far) for _, o in mentions)
+            and all(in_pair(o.id, found_so_far) for _, o in mentions)
         ):
             # "They agreed to meet again in Riyadh", "a follow-up meeting …, Mr Menassa said":
             # the pair of the meeting just reported (a speaker from it changes nothing);
@@ -339,7 +311,7 @@ class Matcher:
     ) -> Iterable[Meeting]:
         if not mentions:
             return
-        parties = self._parties(toks, places, cues, mentions, trigger, article.location)
+        parties = parties_of(self._lex, toks, places, cues, mentions, trigger, article.location)
         if kind in (EventKind.VISIT, EventKind.PLANNED) and (
             len({p.values[0] for p in places if p.first > trigger.last}) >= 3
         ):
@@ -351,7 +323,9 @@ class Matcher:
                 sides = frozenset((official.country, party.country))
                 # two watched officials meeting is one event, not two; "talks with the Syrian
                 # defence minister and the Syrian chief of staff" are two
-                counterpart, role = self._counterpart(sentence, toks, places, cues, party, official)
+                counterpart, role = counterpart_of(
+                    self._lex, sentence, toks, places, cues, party, official
+                )
                 key = (sides, "" if party.official else role)
                 if party.country == official.country or key in met:
                     continue
@@ -385,69 +359,6 @@ class Matcher:
                     ),
                 )
 
-    def _counterpart(
-        self,
-        sentence: str,
-        toks: list[Token],
-        places: list[Hit[str]],
-        cues: list[Hit[Cue]],
-        party: Party,
-        official: Official,
-    ) -> tuple[str, str]:
-        """The other side's words as written, and the office they name."""
-        if party.official is not None:
-            held = party.official
-            return sentence[party.start : party.end], next(
-                (o for t in (held.role, *held.titles) if (o := office(t, self._lex))), ""
-            )
-        first, last = counterpart_span(sentence, toks, party, cues, self._lex)
-        # the office may run on past the country: "le ministre jordanien de la Défense"
-        end = last
-        while end < min(len(toks) - 1, party.last + 4) and toks[end + 1].text not in _AND:
-            if _PUNCT.search(sentence[toks[end].end : toks[end + 1].start]):
-                break
-            end += 1
-        in_place = {i for p in places for i in range(p.first, p.last + 1)}
-        words = [toks[i] for i in range(first, end + 1) if i not in in_place]
-        return sentence[toks[first].start : toks[last].end], office(words, self._lex, official)
-
-    def _not_a_state(self, place: Hit[str], toks: list[Token]) -> bool:
-        """ "Greek Orthodox", "Armenian Catholic": a church or a people, not a state."""
-        nxt = place.last + 1
-        return nxt < len(toks) and toks[nxt].text in self._lex.not_place_after
-
-    def _kind(
-        self, toks: list[Token], cues: list[Hit[Cue]]
-    ) -> tuple[EventKind | None, Hit[Cue] | None]:
-        def first(cue: Cue) -> Hit[Cue] | None:
-            return next((c for c in cues if cue in c.values), None)
-
-        meeting, visit, call = first(Cue.MEETING), first(Cue.VISIT), first(Cue.CALL)
-        trigger = meeting or visit or call
-        if trigger is None:
-            return None, None
-        if call is not None:
-            return EventKind.CALL, meeting or call
-        # the first act is what the sentence reports: "discussed plans for the upcoming
-        # meeting" is talks held now; "… is expected to meet" is a plan
-        act = next((c for c in cues if Cue.MEETING in c.values), trigger)
-        if any(
-            Cue.FUTURE in f.values
-            and (
-                f.first <= act.first <= f.last + FUTURE_REACH
-                or (
-                    toks[f.first].text not in self._lex.ahead_only
-                    and (
-                        0 < f.first - act.last <= 3  # "a meeting will also be held"
-                        or act.first <= 1 < f.first  # "Meeting with X is also on his agenda"
-                    )
-                )
-            )
-            for f in cues
-        ) or any(Cue.FUTURE in c.values and Cue.MEETING in c.values for c in cues):
-            return EventKind.PLANNED, trigger
-        return (EventKind.MEETING if meeting else EventKind.VISIT), trigger
-
     # ------------------------------------------------------------------ who
 
     def _mentions(
@@ -471,41 +382,13 @@ class Matcher:
             first, last = keep[title.first], keep[title.last]
             if any(first - 3 <= h.first <= last + 3 for h in names):
                 continue  # "Defence Minister Rajnath Singh": the name says who
-            country = self._qualifier(sentence, toks, places, first, last)
+            country = qualifier(self._lex, sentence, toks, places, first, last)
             official = self._resolve_title(title.values, country, on, article)
             if official is not None:
                 out.setdefault(
                     official.id, (Span(toks[first].start, toks[last].end, "official"), official)
                 )
         return list(out.values())
-
-    def _qualifier(
-        self, sentence: str, toks: list[Token], places: list[Hit[str]], first: int, last: int
-    ) -> str | None:
-        """The country a title belongs to: inside it ("ministre syrien de la Défense"), just
-        before it ("Syria's Defence Minister", "the Saudi Defence Minister"), or just after it
-        ("Minister of Defence of Jordan", "وزير الدفاع السوري"); never across punctuation."""
-        glue = self._lex.qualifier_glue
-        for p in places:
-            if first <= p.first and p.last <= last:
-                return p.values[0]
-            if p.last < first:
-                between, gap = range(p.last + 1, first), sentence[p.end : toks[first].start]
-                if (
-                    len(between) <= 1
-                    and all(toks[i].text == "s" for i in between)
-                    and not _PUNCT.search(gap.replace("'", "").replace("’", ""))
-                ):
-                    return p.values[0]
-            elif p.first > last:
-                between, gap = range(last + 1, p.first), sentence[toks[last].end : p.start]
-                if (
-                    len(between) <= 2
-                    and all(toks[i].text in glue for i in between)
-                    and not _PUNCT.search(gap)
-                ):
-                    return p.values[0]
-        return None
 
     def _resolve_title(
         self,
@@ -581,96 +464,3 @@ class Matcher:
         ):
             return True  # "he", "the minister": resolved to the article's protagonist
         return all(t.text in _CONNECTIVES for t in toks[: trigger.first])
-
-    # ------------------------------------------------------------------ whom
-
-    def _parties(
-        self,
-        toks: list[Token],
-        places: list[Hit[str]],
-        cues: list[Hit[Cue]],
-        mentions: list[tuple[Span | None, Official]],
-        trigger: Hit[Cue],
-        where: str | None,
-    ) -> list[Party]:
-        parties = [Party(o.country, 0, 0, s.start, s.end, o) for s, o in mentions if s is not None]
-        if where is not None:
-            parties += self._unqualified(toks, places, mentions, trigger, where)
-        party_nouns = [c for c in cues if Cue.PARTY in c.values]
-        for p in places:
-            # "US Ambassador to India", "سفير فرنسا لدى سوريا": where the envoy is posted
-            posted = p.first > 0 and toks[p.first - 1].text in _POSTED_TO
-            near_noun = any(
-                0 <= c.first - p.last <= PARTY_REACH  # "the Jordanian ambassador"
-                or (0 <= p.first - c.last <= PARTY_REACH and not posted)  # "envoy of Jordan"
-                or (c.first <= p.first and p.last <= c.last)
-                for c in party_nouns
-            )
-            between = [t.text for t in toks[trigger.last + 1 : p.first]]
-            right_after = 0 < p.first - trigger.last <= 2 and not any(
-                w in self._lex.locative for w in between
-            )
-            visit_to = Cue.VISIT in trigger.values and 0 < p.first - trigger.last <= 3
-            if Cue.VISIT in trigger.values and Cue.MEETING not in trigger.values:
-                near_noun = right_after = False  # a trip's other side is where it goes
-            if near_noun or right_after or visit_to:
-                parties.append(Party(p.values[0], p.first, p.last, p.start, p.end))
-        # a watched official named on a side is that side's counterpart ("Lebanon's Menassa")
-        watched = {p.country for p in parties if p.official is not None}
-        return [p for p in parties if p.official is not None or p.country not in watched]
-
-    def _unqualified(
-        self,
-        toks: list[Token],
-        places: list[Hit[str]],
-        mentions: list[tuple[Span | None, Official]],
-        trigger: Hit[Cue],
-        where: str,
-    ) -> list[Party]:
-        """ "During his visit to Japan … he will also call on the Prime Minister": an office
-        that no country qualifies is held in the country the official is visiting."""
-        out = []
-        own = [s for s, _ in mentions if s is not None]
-        offices = [*self._lex.roles.find(toks)]
-        offices += [
-            Hit(i, i, t.start, t.end, ("",))
-            for i, t in enumerate(toks)
-            if is_word(t.text, self._lex.same_office)
-        ]
-        for h in offices:
-            if h.last < trigger.first or any(s.start < h.end and h.start < s.end for s in own):
-                continue  # the subject's own title, not the other side
-            if any(
-                -PARTY_REACH <= p.first - h.last <= PARTY_REACH
-                or -PARTY_REACH <= h.first - p.last <= PARTY_REACH
-                for p in places
-            ):
-                continue  # "the Jordanian Prime Minister": qualified, handled above
-            out.append(Party(where, h.first, h.last, h.start, h.end))
-        return out
-
-    def _where(
-        self,
-        sentence: str,
-        toks: list[Token],
-        places: list[Hit[str]],
-        cues: list[Hit[Cue]],
-        names: list[Hit[str]],
-    ) -> str | None:
-        """The country a sentence puts the official in: "his visit to Japan", "arrived in
-        the Syrian capital", "In South Korea, …", "وصل أبو قصرة إلى الأردن"."""
-        named = {i for h in names for i in range(h.first, h.last + 1)}
-        for p in places:
-            if p.first == 1 and toks[0].text in _IN and sentence[p.end : p.end + 1] == ",":
-                return p.values[0]
-            for c in cues:
-                if (
-                    Cue.VISIT in c.values
-                    and 0 < p.first - c.last <= 6
-                    and all(
-                        t.text in _TOWARDS or i in named
-                        for i, t in enumerate(toks[c.last + 1 : p.first], c.last + 1)
-                    )
-                ):
-                    return p.values[0]
-        return None
