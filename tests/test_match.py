@@ -371,6 +371,22 @@ NEGATIVE = [
         "father's-name-is-no-surname",
     ),
     ("Abu Qasra returned to Damascus. He met the Prime Minister.", "office-at-home"),
+    ("Abu Qasra said in a statement that Jordan and Pakistan were partners.", "statement"),
+    ("In an interview with Al Jazeera, Abu Qasra discussed ties with Russia.", "interview"),
+    ("Abu Qasra condemned the Israeli strikes on Damascus.", "strikes"),
+    ("Abu Qasra appointed a new military attaché to Jordan.", "appointment"),
+    ("أعلن أبو قصرة في بيان أن الأردن شريك.", "ar-statement"),
+    ("قال أبو قصرة في مقابلة مع قناة الجزيرة إن العلاقات مع روسيا جيدة.", "ar-interview"),
+    ("أدان أبو قصرة الغارات الإسرائيلية على دمشق.", "ar-strikes"),
+    ("استقبل أبو قصرة محافظ حمص ووفدا من الجيش السوري.", "ar-domestic"),
+    ("Le ministre syrien de la Défense a condamné les frappes israéliennes.", "fr-strikes"),
+    (
+        "Le ministre syrien des Affaires étrangères a reçu l'ambassadeur de Jordanie.",
+        "fr-other-ministry",
+    ),
+    ("Abou Qasra a reçu le gouverneur de Homs et des officiers syriens.", "fr-domestic"),
+    ("Dans un entretien accordé à France 24, Abou Qasra a évoqué la Russie.", "fr-interview"),
+    ("Abou Qasra a nommé un nouvel attaché militaire en Jordanie.", "fr-appointment"),
     (
         "Abu Qasra hosted army commanders. This follows talks already held in Amman with the "
         "Jordanian defence minister.",
