@@ -104,7 +104,7 @@ def load_gazetteer() -> Gazetteer:
         ]
         translated = [t.gettext(n) for t in translations.values() for n in iso]
         name = str(entry.get("name") or getattr(record, "common_name", record.name))
-        forms = [_clean(n) for n in (*iso, *translated) if _usable(n)]
+        forms = _with_cases([_clean(n) for n in (*iso, *translated) if _usable(n)])
         drop = omit | {_fold(form) for form in entry.get("drop", ())}
         place = _place(PlaceKind.COUNTRY, record.alpha_2, name, [*forms, *_forms(entry)], drop)
         places.append(place)
@@ -154,6 +154,8 @@ def _forms(entry: Mapping[str, Any]) -> list[str]:
                 out.extend(v for v in value.split("|") if v)
             elif part == "adj":
                 out.extend(_INFLECT.get(lang, _as_is)(value))
+            elif lang == "ru":
+                out.extend(_ru_cases(value))
             else:
                 out.append(value)
     return out
@@ -212,7 +214,70 @@ def _fr_adj(word: str) -> list[str]:
     return [*forms, *(f + "s" for f in forms if not f.endswith(("s", "x")))]
 
 
-_INFLECT: dict[str, Callable[[str], list[str]]] = {"en": _en_adj, "ar": _ar_adj, "fr": _fr_adj}
+# Russian declines names: "в Сирии", "делегация Российской Федерации", "из Китая". Each word
+# takes the ending of its case (nominative, genitive, dative, accusative, instrumental,
+# prepositional) by how it ends; words ending otherwise ("Того", "Чили") do not decline.
+_RU_ENDINGS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ая", ("ая", "ой", "ой", "ую", "ой", "ой")),
+    ("ий", ("ий", "ого", "ому", "ий", "им", "ом")),
+    ("ый", ("ый", "ого", "ому", "ый", "ым", "ом")),
+    ("ое", ("ое", "ого", "ому", "ое", "ым", "ом")),
+    ("ия", ("ия", "ии", "ии", "ию", "ией", "ии")),
+    ("ка", ("ка", "ки", "ке", "ку", "кой", "ке")),
+    ("а", ("а", "ы", "е", "у", "ой", "е")),
+    ("я", ("я", "и", "е", "ю", "ей", "е")),
+    ("ь", ("ь", "и", "и", "ь", "ью", "и")),
+    ("й", ("й", "я", "ю", "й", "ем", "е")),
+)
+_RU_CONSONANT = re.compile(r"[бвгджзклмнпрстфхцчшщ]$", re.IGNORECASE)
+
+
+def _ru_word(word: str) -> list[str]:
+    if word.isupper():  # РФ, КНР, США: abbreviations do not decline
+        return [word] * 6
+    for ending, cases in _RU_ENDINGS:
+        if word.lower().endswith(ending):
+            stem = word[: -len(ending)]
+            return [stem + c for c in cases]
+    if _RU_CONSONANT.search(word):  # Ливан: Ливана, Ливану, Ливаном, Ливане
+        return [word + c for c in ("", "а", "у", "", "ом", "е")]
+    return [word] * 6
+
+
+def _ru_cases(name: str) -> list[str]:
+    """A Russian name in its six cases: every word declined ("Российской Федерации"), and only
+    the first ("Республики Беларусь"); plural names ("Соединённые Штаты") stay as written."""
+    words = name.split()
+    if any(w.lower().endswith(("ые", "ы")) for w in words):
+        return [name]
+    declined = [_ru_word(w) for w in words]
+    every = [" ".join(d[case] for d in declined) for case in range(6)]
+    first = [" ".join([declined[0][case], *words[1:]]) for case in range(6)]
+    return list(dict.fromkeys([*every, *first]))
+
+
+def _ru_adj(word: str) -> list[str]:
+    """сирийский: masculine, feminine, neuter and plural, in every case."""
+    if not word.endswith("ий"):
+        return [word]
+    stem = word[:-2]
+    endings = ("ий", "ого", "ому", "им", "ом", "ая", "ой", "ую", "ое", "ие", "их", "им", "ими")
+    return [stem + e for e in endings]
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+def _with_cases(forms: list[str]) -> list[str]:
+    return [f for form in forms for f in (_ru_cases(form) if _CYRILLIC.search(form) else [form])]
+
+
+_INFLECT: dict[str, Callable[[str], list[str]]] = {
+    "en": _en_adj,
+    "ar": _ar_adj,
+    "fr": _fr_adj,
+    "ru": _ru_adj,
+}
 
 
 class _FoldTable(dict[int, str]):

@@ -313,7 +313,7 @@ def test_names_are_distinct_once_folded(gazetteer: Gazetteer) -> None:
 
 def test_short_forms_are_explicit(gazetteer: Gazetteer) -> None:
     short = {fold(form) for form, _ in gazetteer.surface_forms() if len(fold(form)) < 3}
-    assert short == {"eu"}
+    assert short == {"eu", "рф"}  # РФ: the Russian Federation, no Russian word spells so
 
 
 def test_canonical_names_and_codes_identify_places(gazetteer: Gazetteer) -> None:
@@ -438,3 +438,25 @@ def test_custom_gazetteer() -> None:
     assert g.lookup("NN") is narnia
     assert g.lookup("lantern waste") is narnia
     assert list(g.surface_forms()) == [("Narnia", narnia), ("Narnian", narnia)]
+
+
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [
+        pytest.param("Российской Федерации", "RU", id="ru-genitive-adjective-and-noun"),
+        pytest.param("России", "RU", id="ru-genitive"),
+        pytest.param("Китая", "CN", id="ru-genitive-masculine"),
+        pytest.param("Белоруссией", "BY", id="ru-instrumental"),
+        pytest.param("Республики Беларусь", "BY", id="ru-first-word-only"),
+        pytest.param("Ливане", "LB", id="ru-prepositional-consonant"),
+        pytest.param("сирийской", "SY", id="ru-adjective-feminine"),
+        pytest.param("КНР", "CN", id="ru-abbreviation"),
+    ],
+)
+def test_russian_names_in_every_case(gazetteer: Gazetteer, form: str, code: str) -> None:
+    forms = {fold(f) for f, p in gazetteer.surface_forms() if p.code == code}
+    assert fold(form) in forms
+
+
+def test_common_russian_word_is_no_place(gazetteer: Gazetteer) -> None:
+    assert fold("того") not in {fold(f) for f, _ in gazetteer.surface_forms()}
