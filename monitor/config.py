@@ -1,8 +1,8 @@
 """Load and validate monitor.yaml and its watchlists. I/O: reads the files named.
 
 Every problem becomes one ``ConfigError`` naming the file, the line and the key path, so an
-admin can go straight to the mistake. YAML is loaded safely: no tags beyond the plain ones,
-no aliases (alias bombs), no duplicate keys (PyYAML silently keeps the last one).
+admin can go straight to the mistake; ``monitor.yamlconf`` loads the YAML safely (no aliases,
+no duplicate keys) with the line of every key.
 """
 
 from __future__ import annotations
@@ -13,16 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     model_validator,
 )
 
@@ -30,124 +28,9 @@ from monitor.errors import ConfigError
 from monitor.models import Backfill, FeedKind, FeedSpec, Official, SubscriberSpec, Watchlist
 from monitor.subscribers import SubscriberModel, build_admins, build_subscribers
 from monitor.websettings import WebModel, WebSettings, build_web
+from monitor.yamlconf import Path_, key_text, line_for, load_yaml, validate
 
 DEFAULT_CONFIG = "config/monitor.yaml"
-
-# ---------------------------------------------------------------- YAML with line numbers
-
-Path_ = tuple[str | int, ...]
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases and duplicate keys and records each node's line."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.lines: dict[Path_, int] = {}
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.MarkedYAMLError(
-                "while composing", None, "aliases (*name) are not allowed", event.start_mark
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if key in seen:
-                raise yaml.MarkedYAMLError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"duplicate key {key!r}",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _record_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _record_lines(value_node, (*path, key), lines)
-            # a key's own line is where admins look, not its value's
-            lines[(*path, key)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _record_lines(item, (*path, i), lines)
-
-
-def load_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
-    """Parse one YAML file; return the data and a map from key path to line number."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(str(path), f"cannot read: {e.strerror or e}") from e
-    except UnicodeDecodeError as e:
-        raise ConfigError(str(path), "not UTF-8 text") from e
-    loader = _StrictLoader(text)
-    try:
-        node = loader.get_single_node()
-        lines: dict[Path_, int] = {}
-        if node is not None:
-            _record_lines(node, (), lines)
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(str(path), f"YAML error: {e.problem or e}", line=line) from e
-    except yaml.YAMLError as e:
-        raise ConfigError(str(path), f"YAML error: {e}") from e
-    finally:
-        loader.dispose()
-    return data, lines
-
-
-def _key_text(loc: Path_) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _line_for(loc: Path_, lines: dict[Path_, int]) -> int | None:
-    for cut in range(len(loc), -1, -1):
-        if loc[:cut] in lines:
-            return lines[loc[:cut]]
-    return None
-
-
-M = TypeVar("M", bound=BaseModel)
-_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _clean_loc(loc: tuple[Any, ...], lines: dict[Path_, int]) -> Path_:
-    """Drop the union and validator tags pydantic adds to error locations."""
-    out: Path_ = ()
-    for part in loc:
-        if isinstance(part, int) or (*out, part) in lines or _FIELD.match(str(part)):
-            out = (*out, part)
-    return out
-
-
-def _validate(model: type[M], data: Any, path: Path, lines: dict[Path_, int]) -> M:
-    try:
-        return model.model_validate(data if data is not None else {})
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = _clean_loc(tuple(err["loc"]), lines)
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        raise ConfigError(str(path), msg, line=_line_for(loc, lines), key=_key_text(loc)) from e
-
 
 # ---------------------------------------------------------------- schema
 
@@ -363,7 +246,7 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> Config:
     """Read monitor.yaml and every watchlist it names; raise ConfigError on the first problem."""
     env = dict(os.environ) if environ is None else environ
     data, lines = load_yaml(path)
-    model = _validate(MonitorModel, data, path, lines)
+    model = validate(MonitorModel, data, path, lines)
     base = path.parent
 
     watchlists: list[Watchlist] = []
@@ -457,7 +340,7 @@ def _feed_spec(
 def load_watchlist(path: Path) -> Watchlist:
     """Read one watchlist file; names in it are resolved against the built-in gazetteer."""
     data, lines = load_yaml(path)
-    model = _validate(WatchlistModel, data, path, lines)
+    model = validate(WatchlistModel, data, path, lines)
     officials = []
     seen: set[str] = set()
     for i, o in enumerate(model.officials):
@@ -506,8 +389,8 @@ def _place(name: str, path: Path, lines: dict[Path_, int], loc: Path_) -> str:
         raise ConfigError(
             str(path),
             f"unknown country or organisation {name!r}",
-            line=_line_for(loc, lines),
-            key=_key_text(loc),
+            line=line_for(loc, lines),
+            key=key_text(loc),
         )
     return place.name
 
