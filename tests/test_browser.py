@@ -17,7 +17,9 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.webdata import EXPECTED, HOSTILE_EVIDENCE, HOSTILE_TITLE, polled_world, web_daemon
 
@@ -78,6 +80,14 @@ def one(events: list[dict], country: str, kind: str) -> dict:
     return found
 
 
+def follow(browser: WebDriver, element: WebElement) -> None:
+    """Click a link or a submit button and wait until the next page has replaced this one:
+    reading the page before would see the old one (or a node the navigation removed)."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 10).until(staleness_of(page))
+
+
 def rows(browser: WebDriver) -> list:
     return browser.find_elements(By.CSS_SELECTOR, "#events tr.event")
 
@@ -96,16 +106,16 @@ def test_event_list_loads_and_a_filter_narrows_it(browser: WebDriver, site) -> N
     assert browser.title == "Events · monitor"
     assert len(rows(browser)) == len(EXPECTED)
     Select(browser.find_element(By.ID, "f-country")).select_by_visible_text("Jordan")
-    browser.find_element(By.ID, "f-apply").click()
+    follow(browser, browser.find_element(By.ID, "f-apply"))
     assert "country=Jordan" in browser.current_url
     countries = {r.find_element(By.CSS_SELECTOR, ".country").text for r in rows(browser)}
     assert len(rows(browser)) == 2 and countries == {"Jordan"}
     Select(browser.find_element(By.ID, "f-kind")).select_by_visible_text("call")
-    browser.find_element(By.ID, "f-apply").click()
+    follow(browser, browser.find_element(By.ID, "f-apply"))
     assert len(rows(browser)) == 1
-    browser.find_element(By.LINK_TEXT, "Reset").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "Reset"))
     browser.find_element(By.ID, "f-q").send_keys("Ohnmacht")
-    browser.find_element(By.ID, "f-apply").click()
+    follow(browser, browser.find_element(By.ID, "f-apply"))
     assert [r.find_element(By.CSS_SELECTOR, ".country").text for r in rows(browser)] == [
         "European Union"
     ]
@@ -117,7 +127,7 @@ def test_event_page_shows_evidence_and_sources(browser: WebDriver, site) -> None
     url, events = site
     pk = one(events, "Pakistan", "meeting")
     browser.get(url + "/?country=Pakistan&kind=meeting")
-    browser.find_element(By.CSS_SELECTOR, "#events a.subject").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#events a.subject"))
     assert browser.current_url == f"{url}/events/{pk['id']}"
     evidence = browser.find_element(By.ID, "evidence")
     assert evidence.text == pk["evidence"]
@@ -169,9 +179,9 @@ def test_timeline_draws_one_mark_per_meeting(browser: WebDriver, site, tmp_path:
     print(f"\ntimeline screenshot: {shot}")
 
     Select(browser.find_element(By.ID, "f-kind")).select_by_visible_text("call")
-    browser.find_element(By.ID, "f-apply").click()
+    follow(browser, browser.find_element(By.ID, "f-apply"))
     assert len(browser.find_elements(By.CSS_SELECTOR, "#timeline circle.mark")) == 2
-    browser.find_elements(By.CSS_SELECTOR, "#timeline a")[0].click()
+    follow(browser, browser.find_elements(By.CSS_SELECTOR, "#timeline a")[0])
     assert "/events/" in browser.current_url
 
 
