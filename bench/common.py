@@ -457,6 +457,7 @@ def write_monitor_config(
     concurrency: int = 50,
     subscribers: Sequence[dict[str, Any]] = (),
     delivery_tick: str | None = None,
+    delivery_min_interval: str | None = None,
 ) -> Path:
     """monitor.yaml + watchlists/bench.yaml in ``directory``; returns the monitor.yaml path."""
     (directory / "watchlists").mkdir(parents=True, exist_ok=True)
@@ -470,12 +471,17 @@ def write_monitor_config(
         "database": f"sqlite:///{database}",
         "watchlists": ["watchlists/bench.yaml"],
         "poll": poll,
+        # every bench feed is on one host:port; they stand for N hosts, so the per-host
+        # politeness limit (default 4) must not hold monitor below the floor's concurrency
+        "fetch": {"per_host": min(concurrency, 100)},
         "feeds": [{"name": f"Feed {i}", "url": u} for i, u in enumerate(feed_urls)],
     }
     if subscribers:
         doc["subscribers"] = list(subscribers)
     if delivery_tick:
         doc["delivery"] = {"tick": delivery_tick}
+    if delivery_min_interval is not None:
+        doc.setdefault("delivery", {})["min_interval"] = delivery_min_interval
     path = directory / "monitor.yaml"
     # one JSON document per top-level key keeps the file YAML and readable
     path.write_text(

@@ -84,6 +84,11 @@ def main() -> None:
     p.add_argument("--interval", default="1s", help="per-feed poll interval")
     p.add_argument("--tick", default="0.2s", help="poll and outbox tick")
     p.add_argument("--seed", type=int, default=3)
+    p.add_argument(
+        "--min-interval",
+        help="delivery.min_interval (e.g. 0.05s); default: apprise's own pace per channel "
+        "(email: one message per ~5.5 s, which alone holds 50 alerts back for minutes)",
+    )
     a = p.parse_args()
     interval_s = float(a.interval.rstrip("s"))
     rng = random.Random(a.seed)
@@ -110,6 +115,7 @@ def main() -> None:
         interval=a.interval,
         tick=a.tick,
         delivery_tick=a.tick,
+        delivery_min_interval=a.min_interval,
         subscribers=[{"name": "desk", "notify": [mail]}],
     )
     log = (work / "daemon.log").open("w")

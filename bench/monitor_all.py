@@ -28,8 +28,15 @@ async def poll_all(config_path: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     config = load_config(config_path)
     t_config = time.perf_counter() - t0
-    store = await asyncio.to_thread(app.open_store, config)
-    deps = app.build_deps(config, store)
+    # as ``poll --once`` does: worker processes start while the store opens (issue 7); an
+    # older snapshot without them opens the store alone
+    opener = getattr(app, "open_with_workers", None)
+    if opener is not None:
+        store, workers = await opener(config)
+        deps = app.build_deps(config, store, workers)
+    else:
+        store = await asyncio.to_thread(app.open_store, config)
+        deps = app.build_deps(config, store)
     t_setup = time.perf_counter() - t0
     out: dict[str, Any] = {"feeds": 0, "failed": 0, "new_items": 0, "events": 0, "ticks": 0}
     try:
@@ -61,6 +68,9 @@ async def poll_all(config_path: Path) -> dict[str, Any]:
             closer = getattr(getattr(deps, name, None), "aclose", None)
             if closer is not None:
                 await closer()
+        closer = getattr(pipeline, "close", None)  # worker processes, store thread
+        if closer is not None:
+            await closer(deps)
         store.engine.dispose()
 
 

@@ -130,6 +130,7 @@ def main() -> None:
                     "-o",
                     str(raw),
                     "--nonblocking",
+                    "--subprocesses",  # the parse + match worker processes too
                     "--",
                     *target,
                 ],

@@ -24,10 +24,11 @@ from monitor.gazetteer import load_gazetteer
 from monitor.match import Matcher
 from monitor.notify import Notifier
 from monitor.operations import Operations
-from monitor.pipeline import Deps, drain_outbox, poll_due, subscribers_of, utcnow
+from monitor.pipeline import Deps, close, drain_outbox, poll_due, subscribers_of, utcnow
 from monitor.scheduler import Ticks
 from monitor.store import Store
 from monitor.webserve import start_web
+from monitor.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,29 @@ def open_store(config: Config) -> Store:
     return store
 
 
-def build_deps(config: Config, store: Store) -> Deps:
+def start_workers(config: Config) -> Workers:
+    """The parse + match processes: ``poll.workers`` of them, else one per usable CPU. Call
+    it before anything starts a thread: the workers are then forked at once, cheaply
+    (monitor.workers)."""
+    processes = config.poll.workers
+    return Workers(config.watchlists, processes)
+
+
+async def open_with_workers(config: Config) -> tuple[Store, Workers]:
+    """``open_store`` while the worker processes start and build their matchers."""
+    workers = start_workers(config)
+    try:
+        store, _ = await asyncio.gather(
+            asyncio.to_thread(open_store, config), asyncio.to_thread(workers.warm)
+        )
+    except BaseException:
+        await workers.aclose()
+        raise
+    return store, workers
+
+
+def build_deps(config: Config, store: Store, workers: Workers | None = None) -> Deps:
+    """Without ``workers`` (tests), parsing and matching run in threads of this process."""
     return Deps(
         config=config,
         store=store,
@@ -91,16 +114,17 @@ def build_deps(config: Config, store: Store) -> Deps:
             per_host=config.fetch.per_host,
             user_agent=config.fetch.user_agent,
         ),
-        matcher=Matcher(config.watchlists, load_gazetteer()),
+        matcher=None if workers else Matcher(config.watchlists, load_gazetteer()),
         notifier=make_notifier(config),
         owner=instance_name(),
+        workers=workers,
     )
 
 
 async def poll_once(config: Config) -> int:
     """One pass: poll every active feed now, match, deliver; then exit."""
-    store = await asyncio.to_thread(open_store, config)
-    deps = build_deps(config, store)
+    store, workers = await open_with_workers(config)
+    deps = build_deps(config, store, workers)
     try:
         await asyncio.to_thread(store.make_all_due, utcnow())
         feeds = failed_feeds = new_items = new_events = 0
@@ -128,14 +152,15 @@ async def poll_once(config: Config) -> int:
         return 0
     finally:
         await deps.http.aclose()
+        await close(deps)
         store.engine.dispose()
 
 
 async def run(config_path: Path, config: Config) -> int:
     """The daemon: returns an exit code when told to stop."""
-    store = await asyncio.to_thread(open_store, config)
+    store, workers = await open_with_workers(config)
     web = await start_web(store, config.web, lambda: deps.config.web)  # issue 8; None when off
-    deps = build_deps(config, store)
+    deps = build_deps(config, store, workers)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     ticks = Ticks()
@@ -168,7 +193,8 @@ async def run(config_path: Path, config: Config) -> int:
             return
         ops.reloaded(deps.config, new)
         deps.config = new
-        deps.matcher = Matcher(new.watchlists, load_gazetteer())
+        # the worker pool is replaced when it first sees the new watchlists
+        deps.matcher = None if deps.workers else Matcher(new.watchlists, load_gazetteer())
         deps.notifier = make_notifier(new)
         ticks.reschedule("poll", new.poll.tick)
         ticks.reschedule("outbox", new.delivery.tick)
@@ -183,6 +209,7 @@ async def run(config_path: Path, config: Config) -> int:
         await ops.start()
     except MonitorError:
         await ops.stop()
+        await close(deps)
         raise
     ticks.start()
     log.info(
@@ -210,6 +237,7 @@ async def run(config_path: Path, config: Config) -> int:
         finished = await ticks.stop(STOP_TIMEOUT)
         await ops.stop()
         await deps.http.aclose()
+        await close(deps)  # worker processes and the store thread
         store.engine.dispose()
         log.info("daemon stopped clean=%s", finished)
     return 0

@@ -9,6 +9,8 @@ address. Both follow no redirects on their own: fetch follows them hop by hop.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,6 +21,10 @@ from monitor.guard import GuardedBackend, GuardedTransport, Resolver
 from monitor.inflate import ACCEPT_ENCODING
 
 DEFAULT_USER_AGENT = "monitor/0.1 (+defence-meeting watcher)"
+# Connections per trusted client: httpcore scans every connection of a pool on each request
+# (encode/httpx#3215), so poll.concurrency is spread over clients of a few connections each.
+SHARD_CONNECTIONS = 2
+MAX_SHARDS = 64
 
 
 class HostLimiter:
@@ -58,6 +64,9 @@ class Http:
     trusted: httpx.AsyncClient
     guarded: httpx.AsyncClient
     hosts: HostLimiter = field(default_factory=lambda: HostLimiter(4))
+    # more clients like ``trusted`` (same settings, own small pools), taken in turn with it
+    shards: tuple[httpx.AsyncClient, ...] = ()
+    _turn: itertools.count[int] = field(default_factory=itertools.count)
 
     @classmethod
     def single(cls, client: httpx.AsyncClient, per_host: int = 4) -> Http:
@@ -67,11 +76,16 @@ class Http:
     def client_for(self, url: httpx.URL, trusted_host: str | None) -> httpx.AsyncClient:
         """The trusted client on the host typed in monitor.yaml, the guarded one elsewhere."""
         if trusted_host is not None and url.host.lower() == trusted_host.lower():
+            if self.shards:
+                turn = next(self._turn) % (len(self.shards) + 1)
+                return self.shards[turn - 1] if turn else self.trusted
             return self.trusted
         return self.guarded
 
     async def aclose(self) -> None:
         await self.trusted.aclose()
+        for shard in self.shards:
+            await shard.aclose()
         if self.guarded is not self.trusted:
             await self.guarded.aclose()
 
@@ -82,8 +96,10 @@ def make_client(
     user_agent: str = DEFAULT_USER_AGENT,
     max_connections: int = 20,
     transport: httpx.AsyncBaseTransport | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx.AsyncClient:
-    """Build one AsyncClient; fetch_feed follows redirects itself, hop by hop."""
+    """Build one AsyncClient; fetch_feed follows redirects itself, hop by hop. Pass one
+    ``verify`` context to many clients: building one costs ~30 ms (the CA bundle)."""
     return httpx.AsyncClient(
         follow_redirects=False,
         # Proxy variables from the environment must not bypass the SSRF guard (libraries.md §7).
@@ -91,10 +107,13 @@ def make_client(
         # Per-read timeouts only; fetch_feed adds an overall deadline (slow-loris).
         timeout=httpx.Timeout(timeout, connect=5.0),
         # Ignored by httpx when a custom transport is given: that transport owns its pool.
-        limits=httpx.Limits(max_connections=max_connections),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
         # Only what monitor.inflate decodes with a size bound (no br/zstd even if installed).
         headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         transport=transport,
+        verify=verify,
     )
 
 
@@ -106,14 +125,20 @@ def make_http(
     user_agent: str = DEFAULT_USER_AGENT,
     resolve: Resolver | None = None,
 ) -> Http:
-    """The daemon's clients; ``allow_private_links`` turns the guard off for content links."""
-    trusted = make_client(user_agent=user_agent, max_connections=max_connections)
+    """The daemon's clients; ``allow_private_links`` turns the guard off for content links.
+    Feed hosts get ``max_connections`` spread over clients of SHARD_CONNECTIONS each."""
+    verify = httpx.create_ssl_context(trust_env=False)  # as the clients: no SSL_CERT_* env
+    n = max(1, min(MAX_SHARDS, -(-max_connections // SHARD_CONNECTIONS)))
+    size = -(-max_connections // n)
+    trusted, *shards = (
+        make_client(user_agent=user_agent, max_connections=size, verify=verify) for _ in range(n)
+    )
     if allow_private_links:
-        return Http(trusted, trusted, HostLimiter(per_host))
+        return Http(trusted, trusted, HostLimiter(per_host), tuple(shards))
     backend = GuardedBackend(resolve=resolve) if resolve else GuardedBackend()
     transport = GuardedTransport(max_connections=max_connections, backend=backend)
     guarded = make_client(user_agent=user_agent, transport=transport)
-    return Http(trusted, guarded, HostLimiter(per_host))
+    return Http(trusted, guarded, HostLimiter(per_host), tuple(shards))
 
 
 def host_key(url: str) -> str:

@@ -139,6 +139,8 @@ class PollModel(_Model):
     # issue 6: a claimed feed is this instance's until the lease ends; renewed while the poll
     # runs, so a dead instance's feeds move to another one within a lease
     lease: Lease = timedelta(seconds=60)
+    # parse + match processes; None: one per usable CPU (feedparser holds the GIL)
+    workers: Annotated[int, Field(gt=0, le=64)] | None = None
 
 
 class DeliveryModel(_Model):

@@ -35,7 +35,9 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; creates the directory of a SQLite file if needed."""
     _ensure_sqlite_dir(url)
     try:
-        engine = create_engine(url, pool_pre_ping=True)
+        # A SQLite file is never dropped by a server: pinging it on every checkout only cost
+        # time (15-20% of the store's time in a poll). PostgreSQL keeps the ping.
+        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     except (SQLAlchemyError, ImportError) as e:
         raise StoreError(f"cannot use database {redact(url)}: {e}") from e
     if engine.dialect.name == "sqlite":

@@ -1,4 +1,5 @@
-"""I/O: the SQL behind fetching (issue 5): seen keys for catch-up, source health, article cache.
+"""I/O: the SQL behind fetching (issue 5): poll outcomes in batches, seen keys for catch-up,
+source health, article cache.
 
 A mixin of ``store.Store`` so store.py stays one screenful per concern; the same rules hold
 here: one short transaction per call, values out (never ORM rows), SQLAlchemy errors become
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Update, bindparam, func, select, update
 from sqlmodel import Session, col
 
 from monitor.db import insert_for
@@ -32,6 +33,66 @@ class CachedArticle:
     retry_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class PollDone:
+    """A successful poll to record: when it ran, when to poll next, the validators and what
+    the body said. ``body_hash`` and ``fetch_url`` are kept unless new values are given."""
+
+    feed_id: int
+    now: datetime
+    next_poll_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    new_items: int = 0
+    body_hash: str | None = None
+    fetch_url: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "b_id": self.feed_id,
+            "b_now": self.now,
+            "b_next": self.next_poll_at,
+            "b_etag": self.etag,
+            "b_modified": self.last_modified,
+            "b_new_at": self.now if self.new_items else None,
+            "b_hash": self.body_hash,
+            "b_url": self.fetch_url,
+        }
+
+
+def _poll_done_update() -> Update:
+    # One statement for any number of feeds (executemany): success clears the failure
+    # streak and releases the lease; NULL binds keep the stored value where noted.
+    t = FeedRow.__table__  # type: ignore[attr-defined]
+    c = t.c
+
+    def bind(name: str, column: Any) -> Any:
+        return bindparam(name, type_=column.type)
+
+    return (
+        update(t)
+        .where(c.id == bindparam("b_id"))
+        .values(
+            next_poll_at=bind("b_next", c.next_poll_at),
+            lease_owner=None,
+            lease_until=None,
+            failures=0,
+            failing_since=None,
+            last_success_at=bind("b_now", c.last_success_at),
+            etag=bind("b_etag", c.etag),
+            last_modified=bind("b_modified", c.last_modified),
+            last_new_item_at=func.coalesce(
+                bind("b_new_at", c.last_new_item_at), c.last_new_item_at
+            ),
+            body_hash=func.coalesce(bind("b_hash", c.body_hash), c.body_hash),
+            fetch_url=func.coalesce(bind("b_url", c.fetch_url), c.fetch_url),
+        )
+    )
+
+
+POLL_DONE = _poll_done_update()
+
+
 def url_hash(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
 
@@ -46,6 +107,17 @@ class FeedStore:
 
     def _guard(self, what: str) -> AbstractContextManager[None]:
         raise NotImplementedError
+
+    # ------------------------------------------------------------ polls
+
+    def save_polls(self, done: Sequence[PollDone]) -> None:
+        """Record successful polls and release their leases: one UPDATE, executed for every
+        feed in one transaction (a tick's 304s are written together)."""
+        if not done:
+            return
+        with self._guard("save polls"), self._session() as s:
+            s.execute(POLL_DONE, [d.params() for d in done])
+            s.commit()
 
     # ------------------------------------------------------------ catch-up
 

@@ -1,8 +1,15 @@
 """I/O shell: one poll of one feed, and one drain of the outbox. Decides nothing itself.
 
     claim due feeds | fetch | parse | new entries | match | store.record_entries
-        (items + events + outbox rows in one transaction; a first poll alerts nobody)
+        (items + events + outbox rows + the poll's state in one transaction; a first poll
+        alerts nobody)
     claim deliveries | render | notify | mark sent / retry later / give up   (outbox.py)
+
+Parsing and matching are CPU work: in the daemon they run in worker processes
+(``Deps.workers``, monitor.workers), else in a thread. Writes go through one store thread
+(``Deps.writer``): SQLite has one writer anyway, and threads queueing on its lock cost more
+than the writes. Polls that found nothing new (304, same body) are saved together, one
+UPDATE for all that finished while the previous batch was being written.
 
 ``poll_feed`` is the per-feed error wall: whatever goes wrong is recorded on the feed and
 logged once, and the other feeds carry on.
@@ -12,18 +19,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from monitor.backoff import next_poll_at
 from monitor.clients import Http
 from monitor.config import Config
 from monitor.errors import FetchError, MonitorError, ParseError
 from monitor.fulltext import FullTextSettings, enrich
+from monitor.gazetteer import load_gazetteer
 from monitor.health import Thresholds, health_transitions
 from monitor.leases import keep_leases
 from monitor.match import Matcher
@@ -41,9 +52,13 @@ from monitor.models import (
 from monitor.notify import Notifier
 from monitor.outbox import drain_outbox as drain_outbox  # re-exported for app
 from monitor.outbox import notify_admins as notify_admins  # re-exported (issue 5)
+from monitor.pages import Page
 from monitor.routing import Route, View, route
-from monitor.sources import Limits, Seen, harvest
-from monitor.store import FeedState, Store
+from monitor.sources import Limits, Seen, harvest, parse_in_thread
+from monitor.store import FeedState, PollDone, Store
+from monitor.workers import Found, Workers, match_entries
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +74,44 @@ def subscribers_of(config: Config) -> tuple[SubscriberSpec, ...]:
     return config.subscribers or (CONSOLE_SUBSCRIBER,)
 
 
+def _writer() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(1, thread_name_prefix="monitor-store")
+
+
+class PollSaves:
+    """Group commit for polls that found nothing new: each waits for its row to be written;
+    all that arrive while a batch is being written go together in the next one."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[PollDone, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def save(self, deps: Deps, done: PollDone) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((done, waiter))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(deps), name="poll saves")
+        await waiter
+
+    async def _flush(self, deps: Deps) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await write(deps, deps.store.save_polls, [done for done, _ in batch])
+            except Exception as e:  # StoreError: every poll of the batch hears of it
+                for _, waiter in batch:
+                    if not waiter.done():
+                        waiter.set_exception(e)
+            except BaseException:  # cancelled (the daemon stops): so are the waiting polls
+                for _, waiter in batch + self._pending:
+                    waiter.cancel()
+                raise
+            else:
+                for _, waiter in batch:
+                    if not waiter.done():
+                        waiter.set_result(None)
+
+
 @dataclass
 class Deps:
     """What the shell needs; built once by app and rebuilt on reload."""
@@ -66,7 +119,7 @@ class Deps:
     config: Config
     store: Store
     http: Http  # trusted client for configured feed hosts, guarded one for the rest
-    matcher: Matcher
+    matcher: Matcher | None  # matching in this process (no ``workers``); built when needed
     notifier: Notifier
     owner: str
     clock: Callable[[], datetime] = utcnow
@@ -74,6 +127,23 @@ class Deps:
     busy: int = 0  # feeds in flight across overlapping poll ticks (≤ poll.concurrency)
     health_checked_at: datetime | None = None
     metrics: Counters = field(default_factory=Counters)  # issue 6: this process's totals
+    workers: Workers | None = None  # parse + match processes (daemon, poll --once); else threads
+    writer: ThreadPoolExecutor = field(default_factory=_writer)  # the one store-writing thread
+    saves: PollSaves = field(default_factory=PollSaves)
+    specs: tuple[Config, dict[str, FeedSpec]] | None = None  # feed specs by URL, per config
+
+
+async def write(deps: Deps, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a store call that writes on the store thread (``Deps.writer``)."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(deps.writer, functools.partial(fn, *args, **kwargs))
+
+
+async def close(deps: Deps) -> None:
+    """Stop the worker processes and the store thread (after the last poll)."""
+    if deps.workers is not None:
+        await deps.workers.aclose()
+    await asyncio.to_thread(deps.writer.shutdown, wait=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +164,11 @@ async def poll_due(deps: Deps, limit: int = 500) -> PollSummary:
     running: set[asyncio.Task[tuple[bool, int, int]]] = set()
     results: list[tuple[bool, int, int]] = []
     claimed = 0
+    # claim a few slots at a time, not one per finished feed: each claim is a transaction
+    chunk = max(1, deps.config.poll.concurrency // 8)
     while claimed < limit:
         free = min(limit - claimed, deps.config.poll.concurrency - deps.busy)
-        if free > 0:
+        if free > 0 and (free >= min(chunk, limit - claimed) or not running):
             feeds = await _claim(deps, free)
             claimed += len(feeds)
             running |= {asyncio.create_task(_run(deps, f)) for f in feeds}
@@ -129,8 +201,8 @@ async def _claim(deps: Deps, n: int) -> list[FeedState]:
     deps.busy += n  # reserve before awaiting, so an overlapping tick cannot take the slots
     feeds: list[FeedState] = []
     try:
-        feeds = await asyncio.to_thread(
-            deps.store.claim_due_feeds, deps.clock(), n, deps.owner, deps.config.poll.lease
+        feeds = await write(
+            deps, deps.store.claim_due_feeds, deps.clock(), n, deps.owner, deps.config.poll.lease
         )
     finally:
         deps.busy -= n - len(feeds)
@@ -144,7 +216,7 @@ async def _run(deps: Deps, feed: FeedState) -> tuple[bool, int, int]:
 
     async def renew() -> None:
         until = deps.clock() + lease
-        if not await asyncio.to_thread(deps.store.renew_feed_lease, feed.id, deps.owner, until):
+        if not await write(deps, deps.store.renew_feed_lease, feed.id, deps.owner, until):
             deps.metrics.leases_lost += 1
             log.warning("feed lease lost feed_id=%d owner=%s", feed.id, deps.owner)
 
@@ -165,10 +237,10 @@ async def _run(deps: Deps, feed: FeedState) -> tuple[bool, int, int]:
 
 def feed_spec(deps: Deps, feed: FeedState) -> FeedSpec:
     """The configured spec of a stored feed (matched on the URL as typed)."""
-    for spec in deps.config.feeds:
-        if spec.url == feed.url:
-            return spec
-    return FeedSpec(feed.name, feed.url, deps.config.poll.interval)
+    if deps.specs is None or deps.specs[0] is not deps.config:  # built once per config
+        deps.specs = (deps.config, {spec.url: spec for spec in reversed(deps.config.feeds)})
+    spec = deps.specs[1].get(feed.url)
+    return spec or FeedSpec(feed.name, feed.url, deps.config.poll.interval)
 
 
 def _limits(deps: Deps) -> Limits:
@@ -207,29 +279,31 @@ async def poll_feed(deps: Deps, feed: FeedState) -> tuple[bool, int, int]:
                 return await asyncio.to_thread(deps.store.known_keys, feed.id, keys)
 
         seen = Seen(feed.fetch_url, feed.etag, feed.last_modified, feed.body_hash)
-        crop = await harvest(deps.http, spec, seen, _limits(deps), known)
-        new: list[tuple[int, Entry]] = []
-        events = 0
-        if crop.entries is not None:
-            fresh = await _unseen(deps, feed.id, crop.entries)
-            if fresh and deps.config.fetch.full_text and spec.kind is not FeedKind.TELEGRAM:
-                fresh = await enrich(deps.http, deps.store, fresh, now, _full_text(deps))
-            new, events = await _record_entries(deps, feed, spec, [e for _, e in fresh], now)
+        parsing = _Parsing(deps, feed, spec)
+        crop = await harvest(deps.http, spec, seen, _limits(deps), known, parsing.parse)
         moved = None
         if crop.result.moved and spec.kind is not FeedKind.SEARCH:
             moved = crop.result.url
             log.info("feed moved permanently feed_id=%d url=%s to=%s", feed.id, feed.url, moved)
-        await asyncio.to_thread(
-            deps.store.save_poll,
+        done = PollDone(
             feed.id,
             now,
             next_poll_at(now, spec.interval, 0, deps.rand(), ceiling=ceiling),
             etag=crop.result.etag,
             last_modified=crop.result.last_modified,
-            new_items=len(new),
             body_hash=crop.body_hash,
             fetch_url=moved,
         )
+        new: list[tuple[int, Entry]] = []
+        events = 0
+        fresh = await _unseen(deps, feed, crop.entries) if crop.entries is not None else []
+        if fresh and deps.config.fetch.full_text and spec.kind is not FeedKind.TELEGRAM:
+            fresh = await enrich(deps.http, deps.store, fresh, now, _full_text(deps))
+        if fresh:  # the items, their events and the poll's state: one transaction
+            entries = [e for _, e in fresh]
+            new, events = await _record_entries(deps, feed, spec, entries, now, done, parsing)
+        else:  # nothing new: saved with the other polls that finish meanwhile
+            await deps.saves.save(deps, done)
         log.debug(
             "feed polled feed_id=%d status=%d parsed=%s pages=%d new_items=%d",
             feed.id,
@@ -253,9 +327,7 @@ async def poll_feed(deps: Deps, feed: FeedState) -> tuple[bool, int, int]:
         now, spec.interval, feed.failures + 1, deps.rand(), retry_after=retry_after, ceiling=ceiling
     )
     try:
-        await asyncio.to_thread(
-            deps.store.save_poll, feed.id, now, nxt, error_kind=kind, error=error
-        )
+        await write(deps, deps.store.save_poll, feed.id, now, nxt, error_kind=kind, error=error)
     except MonitorError as store_error:
         log.error("feed state not saved feed_id=%d error=%s", feed.id, store_error)
     return False, 0, 0
@@ -304,42 +376,91 @@ async def check_health(deps: Deps, *, force: bool = False) -> int:
     return sent
 
 
-async def _unseen(deps: Deps, feed_id: int, entries: Sequence[Entry]) -> list[tuple[int, Entry]]:
+class _Parsing:
+    """The parse step of one poll. On a feed's first poll every entry is new, so the worker
+    that parses also matches (one trip instead of two); entries whose full text will be
+    fetched are matched later, with it."""
+
+    def __init__(self, deps: Deps, feed: FeedState, spec: FeedSpec) -> None:
+        self.deps = deps
+        self.matched: dict[int, tuple[Entry, list[Meeting]]] = {}  # by id() of the entry
+        self.full_text_min: int | None = None
+        if feed.last_success_at is None:
+            fetch = deps.config.fetch
+            full_text = fetch.full_text and spec.kind is not FeedKind.TELEGRAM
+            self.full_text_min = fetch.full_text_min_chars if full_text else 0
+
+    async def parse(
+        self, spec: FeedSpec, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> Page:
+        workers = self.deps.workers
+        if workers is None:
+            return await parse_in_thread(spec, url, body, headers)
+        page, found = await workers.parse(
+            self.deps.config.watchlists, spec, url, body, headers, self.full_text_min
+        )
+        for entry, meetings in found:
+            self.matched[id(entry)] = (entry, meetings)
+        return page
+
+    def meetings(self, entry: Entry) -> list[Meeting] | None:
+        """What the parsing worker found in this very entry (not an enriched copy)."""
+        hit = self.matched.get(id(entry))
+        return hit[1] if hit is not None and hit[0] is entry else None
+
+
+async def _unseen(deps: Deps, feed: FeedState, entries: Sequence[Entry]) -> list[tuple[int, Entry]]:
     """The entries this feed has not stored, numbered in feed order (not stored yet: they are
-    stored with their meetings in one transaction, so a crash never loses a meeting)."""
-    keys = list(dict.fromkeys(e.key for e in entries))
-    known = await asyncio.to_thread(deps.store.known_keys, feed_id, keys)
+    stored with their meetings in one transaction, so a crash never loses a meeting). A feed
+    never polled successfully has stored nothing; the insert skips known keys anyway."""
     fresh: dict[str, Entry] = {}
+    known: set[str] = set()
+    if feed.last_success_at is not None:
+        keys = list(dict.fromkeys(e.key for e in entries))
+        known = await asyncio.to_thread(deps.store.known_keys, feed.id, keys)
     for e in entries:
         if e.key not in known:
             fresh.setdefault(e.key, e)
     return list(enumerate(fresh.values()))
 
 
-def _match_all(matcher: Matcher, entries: Sequence[Entry]) -> list[tuple[Entry, list[Meeting]]]:
-    return [
-        (e, matcher.match(e.title, e.text, e.published.date() if e.published else None))
-        for e in entries
-    ]
+async def match(deps: Deps, entries: Sequence[Entry]) -> Found:
+    """Each entry with its meetings: in a worker process, else in a thread."""
+    if not entries:
+        return []
+    if deps.workers is not None:
+        return await deps.workers.match(deps.config.watchlists, entries)
+    if deps.matcher is None:
+        deps.matcher = Matcher(deps.config.watchlists, load_gazetteer())
+    return await asyncio.to_thread(match_entries, deps.matcher, entries)
 
 
 async def _record_entries(
-    deps: Deps, feed: FeedState, spec: FeedSpec, entries: Sequence[Entry], now: datetime
+    deps: Deps,
+    feed: FeedState,
+    spec: FeedSpec,
+    entries: Sequence[Entry],
+    now: datetime,
+    done: PollDone,
+    parsing: _Parsing,
 ) -> tuple[list[tuple[int, Entry]], int]:
-    """Match new entries, then store them with their events and alerts; returns the stored
-    items and how many events now alert. A feed's first successful poll records its backlog
-    silently (``backfill: alert`` opts out): adding a feed must not flood subscribers."""
-    if not entries:
-        return [], 0
-    found = await asyncio.to_thread(_match_all, deps.matcher, entries)
+    """Match new entries, then store them with their events, alerts and the poll's state;
+    returns the stored items and how many events now alert. A feed's first successful poll
+    records its backlog silently (``backfill: alert`` opts out): adding a feed must not flood
+    subscribers."""
+    todo = [e for e in entries if parsing.meetings(e) is None]
+    # a worker sends back copies of the entries: pair its answers with ours by position
+    answers = await match(deps, todo)
+    matched = {id(e): meetings for e, (_, meetings) in zip(todo, answers, strict=True)}
+    found = [(e, parsing.meetings(e) or matched.get(id(e), [])) for e in entries]
     subscribers = subscribers_of(deps.config)
 
     def router(views: Sequence[View], kind: EventKind) -> list[Route]:
         return route(views, kind, subscribers, now)
 
     alert = feed.last_success_at is not None or spec.backfill is Backfill.ALERT
-    recorded = await asyncio.to_thread(
-        deps.store.record_entries, feed.id, found, router, now, alert=alert
+    recorded = await write(
+        deps, deps.store.record_entries, feed.id, found, router, now, alert=alert, done=done
     )
     for event_id in recorded.new_events:
         log.info("event detected event_id=%d feed_id=%d alert=%s", event_id, feed.id, alert)

@@ -5,7 +5,8 @@
       ─► html/telegram: page back while nothing on the page was seen before (catch-up)
 
 The feed's host as typed in monitor.yaml is trusted (its redirects on that host too); every
-other host goes through the SSRF guard. Parsing runs in a thread: it is CPU work.
+other host goes through the SSRF guard. Parsing is CPU work: it runs in a thread, or in the
+daemon's worker processes (``parse``, monitor.workers).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from monitor.parse import parse_feed
 log = logging.getLogger(__name__)
 
 KnownKeys = Callable[[list[str]], Awaitable[set[str]]]
+# (spec, base URL, body, headers) -> Page: in a thread by default, a worker process in the daemon
+Parser = Callable[[FeedSpec, str, bytes, Mapping[str, str]], Awaitable[Page]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +97,24 @@ def parse_page(spec: FeedSpec, url: str, body: bytes, headers: Mapping[str, str]
     return Page(parse_feed(url, body, headers))
 
 
+async def parse_in_thread(
+    spec: FeedSpec, url: str, body: bytes, headers: Mapping[str, str]
+) -> Page:
+    """``parse_page`` off the event loop, in a thread (tests, and tiny setups)."""
+    return await asyncio.to_thread(parse_page, spec, url, body, headers)
+
+
 async def harvest(
-    http: Http, spec: FeedSpec, seen: Seen, limits: Limits, known: KnownKeys | None = None
+    http: Http,
+    spec: FeedSpec,
+    seen: Seen,
+    limits: Limits,
+    known: KnownKeys | None = None,
+    parse: Parser = parse_in_thread,
 ) -> Harvest:
     """Fetch and parse a source; with ``known`` (the feed has items already), listing and
-    Telegram sources page back until they reach an item seen before, up to max_pages."""
+    Telegram sources page back until they reach an item seen before, up to max_pages.
+    ``parse`` runs the CPU part (the daemon passes its worker processes)."""
     url = fetch_url_of(spec, seen)
     result = await fetch_configured(
         http,
@@ -119,17 +135,23 @@ async def harvest(
     # Feeds parse against the configured URL: relative GUIDs resolve against it, and a
     # redirect must not change every item's key. Pages resolve links where they really are.
     base = result.url if spec.kind in (FeedKind.HTML, FeedKind.TELEGRAM) else spec.source_url
-    page = await asyncio.to_thread(parse_page, spec, base, result.body, result.headers)
+    page = await parse(spec, base, result.body, result.headers)
     entries = list(page.entries)
     pages = 1
     if known is not None and page.older and entries:
-        more, pages = await _page_back(http, spec, page, limits, known, {url, result.url})
+        more, pages = await _page_back(http, spec, page, limits, known, {url, result.url}, parse)
         entries.extend(more)
     return Harvest(result, entries, digest, pages)
 
 
 async def _page_back(
-    http: Http, spec: FeedSpec, first: Page, limits: Limits, known: KnownKeys, visited: set[str]
+    http: Http,
+    spec: FeedSpec,
+    first: Page,
+    limits: Limits,
+    known: KnownKeys,
+    visited: set[str],
+    parse: Parser,
 ) -> tuple[list[Entry], int]:
     """Older pages until one holds a known item, a page is empty, or max_pages is reached."""
     more: list[Entry] = []
@@ -148,9 +170,7 @@ async def _page_back(
                 deadline=limits.deadline,
                 max_redirects=limits.max_redirects,
             )
-            page = await asyncio.to_thread(
-                parse_page, spec, result.url, result.body, result.headers
-            )
+            page = await parse(spec, result.url, result.body, result.headers)
         except MonitorError as e:
             # The newest page was read; an older one failing costs only the catch-up.
             log.warning("catch-up page failed url=%s error=%s", url, e)

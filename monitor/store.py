@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from monitor.db import insert_for
 from monitor.errors import StoreError
 from monitor.feedstore import FeedStore
+from monitor.feedstore import PollDone as PollDone  # re-exported for pipeline
 from monitor.models import (
     Entry,
     FeedSpec,
@@ -199,9 +200,9 @@ class Store(FeedStore, EventStore, OutboxStore, OpsStore):
             by_key.setdefault(e.key, e)
         if not by_key:
             return []
-        stmt = insert_new_items(self.engine, feed_id, by_key.values(), now)
         with self._guard("add items"), self._session() as s:
-            new = [(item_id, by_key[key]) for item_id, key in s.execute(stmt)]
+            added = insert_new_items(s, self.engine, feed_id, by_key.values(), now)
+            new = [(item_id, by_key[key]) for item_id, key in added]
             s.commit()
         return new
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, bindparam, or_, select
 from sqlmodel import Session, col
 
 from monitor.db import insert_for
@@ -31,6 +31,7 @@ from monitor.events import (
     view,
     window,
 )
+from monitor.feedstore import POLL_DONE, PollDone
 from monitor.models import (
     DateSource,
     DeliveryStatus,
@@ -54,9 +55,16 @@ class Recorded:
     alerted: list[int]  # events whose alerts this call queued (new, or reported live at last)
 
 
-def insert_new_items(engine: Engine, feed_id: int, entries: Iterable[Entry], now: datetime) -> Any:
-    """INSERT of a feed's entries that skips the ones it already has and RETURNS (id, key) of
-    the rows it added: the only way items enter the database."""
+_ITEMS: dict[str, Any] = {}  # the items INSERT per dialect, built once (compiled once)
+
+
+def insert_new_items(
+    s: Session, engine: Engine, feed_id: int, entries: Iterable[Entry], now: datetime
+) -> list[tuple[int, str]]:
+    """INSERT a feed's entries, skipping the ones it already has; returns (id, key) of the
+    rows it added: the only way items enter the database. One statement for every row
+    (executemany with RETURNING: SQLAlchemy sends it as multi-row VALUES pages), so it is
+    compiled once per process, not once per feed."""
     rows = [
         {
             "feed_id": feed_id,
@@ -68,12 +76,36 @@ def insert_new_items(engine: Engine, feed_id: int, entries: Iterable[Entry], now
         }
         for e in entries
     ]
-    return (
-        insert_for(engine, ItemRow)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["feed_id", "key"])
-        .returning(col(ItemRow.id), col(ItemRow.key))
-    )
+    if not rows:
+        return []
+    stmt = _ITEMS.get(engine.dialect.name)
+    if stmt is None:
+        table = ItemRow.__table__  # type: ignore[attr-defined]
+        stmt = _ITEMS[engine.dialect.name] = (
+            insert_for(engine, table)
+            .on_conflict_do_nothing(index_elements=["feed_id", "key"])
+            .returning(table.c.id, table.c.key)
+        )
+    return [(item_id, key) for item_id, key in s.execute(stmt, rows)]
+
+
+def _statement(engine: Engine, name: str) -> Any:
+    """The INSERTs run per merge, built once per dialect so they are compiled once."""
+    stmt = _ITEMS.get(f"{engine.dialect.name}:{name}")
+    if stmt is None:
+        if name == "lock":
+            locks = MergeLockRow.__table__  # type: ignore[attr-defined]
+            insert = insert_for(engine, locks)
+            stmt = insert.on_conflict_do_update(
+                index_elements=["key"], set_={"touched_at": insert.excluded.touched_at}
+            )
+        else:
+            sources = EventSourceRow.__table__  # type: ignore[attr-defined]
+            stmt = insert_for(engine, sources).on_conflict_do_nothing(
+                index_elements=["event_id", "item_id"]
+            )
+        _ITEMS[f"{engine.dialect.name}:{name}"] = stmt
+    return stmt
 
 
 def seen_at(entry: Entry, now: datetime) -> datetime:
@@ -97,6 +129,9 @@ class EventStore:
     def _guard(self, what: str) -> AbstractContextManager[None]:
         raise NotImplementedError
 
+    def save_polls(self, done: Sequence[PollDone]) -> None:
+        raise NotImplementedError
+
     def record_entries(
         self,
         feed_id: int,
@@ -105,35 +140,48 @@ class EventStore:
         now: datetime,
         *,
         alert: bool = True,
+        done: PollDone | None = None,
     ) -> Recorded:
         """Store the entries this feed had not seen and merge their meetings into events;
         queue alerts (``router``) for new events when ``alert``, else record them silently.
+        With ``done``, the poll that found them is recorded too (its lease released).
         One transaction: a crash leaves either all of it or none of it."""
         by_key: dict[str, tuple[Entry, Sequence[Meeting]]] = {}
         for entry, meetings in found:
             by_key.setdefault(entry.key, (entry, meetings))
         if not by_key:
+            if done is not None:
+                self.save_polls([done])
             return Recorded([], [], [])
-        stmt = insert_new_items(self.engine, feed_id, [e for e, _ in by_key.values()], now)
         out = Recorded([], [], [])
         with self._guard("record entries"), self._session() as s:
-            ids = dict((key, item_id) for item_id, key in s.execute(stmt))
+            entries = [e for e, _ in by_key.values()]
+            ids = {
+                key: item_id
+                for item_id, key in insert_new_items(s, self.engine, feed_id, entries, now)
+            }
             new = [(ids[k], e, reports_of(ms)) for k, (e, ms) in by_key.items() if k in ids]
             self._lock(s, sorted({lock_key(r) for _, _, reps in new for r in reps}), now)
             for item_id, entry, reports in new:
                 out.new_items.append((item_id, entry))
+                fed: set[int] = set()  # an item's meetings the matcher kept apart stay apart
                 for report in reports:
-                    self._merge(s, item_id, report, seen_at(entry, now), router, now, alert, out)
+                    fed.add(
+                        self._merge(
+                            s, item_id, report, seen_at(entry, now), router, now, alert, out, fed
+                        )
+                    )
+            if done is not None:
+                s.execute(POLL_DONE, [replace(done, new_items=len(out.new_items)).params()])
             s.commit()
         return out
 
     def _lock(self, s: Session, keys: list[str], now: datetime) -> None:
         # sorted, so two transactions needing the same locks never wait on each other
-        for key in keys:
+        # (executemany runs the rows in this order)
+        if keys:
             s.execute(
-                insert_for(self.engine, MergeLockRow)
-                .values(key=key, touched_at=now)
-                .on_conflict_do_update(index_elements=["key"], set_={"touched_at": now})
+                _statement(self.engine, "lock"), [{"key": k, "touched_at": now} for k in keys]
             )
 
     def _merge(
@@ -146,8 +194,9 @@ class EventStore:
         now: datetime,
         alert: bool,
         out: Recorded,
-    ) -> None:
-        same = find_same(report, self._candidates(s, report, seen), seen)
+        fed: set[int],
+    ) -> int:
+        same = find_same(report, self._candidates(s, report, seen), seen, fed)
         row = s.get(EventRow, same.id) if same else self._insert_event(s, report, seen, now)
         assert row is not None and row.id is not None
         if same is None and row.id not in out.new_events:
@@ -156,29 +205,37 @@ class EventStore:
         _apply(row, before, absorb(before, report), report)
         mine = view(report, before) or report.meeting
         s.execute(
-            insert_for(self.engine, EventSourceRow)
-            .values(event_id=row.id, item_id=item_id, evidence=mine.evidence, seen_at=now)
-            .on_conflict_do_nothing(index_elements=["event_id", "item_id"])
+            _statement(self.engine, "source"),
+            {"event_id": row.id, "item_id": item_id, "evidence": mine.evidence, "seen_at": now},
         )
         if alert and not row.routed:
             self._route(s, row, router, now)
             out.alerted.append(row.id)
         s.flush()
+        return row.id
 
     def _candidates(self, s: Session, report: Report, seen: datetime) -> list[KnownEvent]:
         lo, hi = window(report, seen)
         countries = sorted({report.meeting.official_country, report.meeting.country})
-        rows = s.execute(
-            select(EventRow).where(
-                col(EventRow.kind) == str(report.kind),
-                col(EventRow.official_country).in_(countries),
-                col(EventRow.country).in_(countries),
-                or_(
-                    col(EventRow.event_date).between(lo, hi),
-                    col(EventRow.anchor).between(_start(lo), _start(hi + timedelta(days=1))),
-                ),
+        rows: Sequence[EventRow] = (
+            s.execute(
+                _CANDIDATES,
+                {
+                    "kind": str(report.kind),
+                    "countries": countries,
+                    "lo": lo,
+                    "hi": hi,
+                    "from": _start(lo),
+                    "to": _start(hi + timedelta(days=1)),
+                },
             )
-        ).scalars()
+            .scalars()
+            .all()
+        )
+        # the session holds loaded rows weakly: keep them, so ``s.get`` of the one chosen
+        # is a lookup, not a second query
+        kept: list[EventRow] = s.info.setdefault("candidates", [])
+        kept.extend(rows)
         return [_known(r) for r in rows]
 
     def _insert_event(self, s: Session, report: Report, seen: datetime, now: datetime) -> EventRow:
@@ -264,6 +321,18 @@ class EventStore:
             late=row.late,
             peer=row.peer_official_name or "",
         )
+
+
+# Events that may be the one a report tells of: one statement, compiled once.
+_CANDIDATES = select(EventRow).where(
+    col(EventRow.kind) == bindparam("kind"),
+    col(EventRow.official_country).in_(bindparam("countries", expanding=True)),
+    col(EventRow.country).in_(bindparam("countries", expanding=True)),
+    or_(
+        col(EventRow.event_date).between(bindparam("lo"), bindparam("hi")),
+        col(EventRow.anchor).between(bindparam("from"), bindparam("to")),
+    ),
+)
 
 
 def _start(d: date) -> datetime:

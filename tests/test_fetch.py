@@ -280,3 +280,45 @@ NOW = datetime(2025, 11, 26, 10, 0, tzinfo=UTC)
 )
 def test_parse_retry_after(value: str, now: datetime, expected: timedelta | None) -> None:
     assert parse_retry_after(value, now) == expected
+
+
+def test_304_and_redirect_keep_the_connection_alive() -> None:
+    """A 304's (empty) body and a short redirect body are read to their end, so the pooled
+    connection is reused: one TCP connection for every poll of an unchanged feed."""
+
+    async def go() -> tuple[int, list[int]]:
+        connections = 0
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connections
+            connections += 1
+            try:
+                while head := await reader.readuntil(b"\r\n\r\n"):
+                    if head.startswith(b"GET /old"):
+                        writer.write(
+                            b"HTTP/1.1 301 Moved\r\nLocation: /feed\r\n"
+                            b"Content-Length: 5\r\n\r\nmoved"
+                        )
+                    else:
+                        writer.write(b'HTTP/1.1 304 Not Modified\r\nETag: "e"\r\n\r\n')
+                    await writer.drain()
+            except asyncio.IncompleteReadError:
+                pass  # the client closed the connection
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        statuses = []
+        try:
+            async with make_client() as client:
+                for path in ("/feed", "/old", "/feed"):
+                    url = f"http://127.0.0.1:{port}{path}"
+                    result = await fetch_feed(client, url, etag='"e"')
+                    statuses.append(result.status)
+        finally:
+            server.close()
+            await server.wait_closed()
+        return connections, statuses
+
+    assert asyncio.run(go()) == (1, [304, 304, 304])

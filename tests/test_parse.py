@@ -378,3 +378,22 @@ def test_one_bad_entry_is_skipped_all_bad_raise(
     monkeypatch.setattr(parse_module, "_to_entry", broken)
     with pytest.raises(ParseError, match="no readable entries"):
         parse_feed(URL, RSS, XML_HEADERS)
+
+
+HOSTILE_HTML = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title><![CDATA[Talks <img src=x onerror="alert(1)"> held]]></title>
+<link>news/5</link><guid>g/5</guid>
+<description><![CDATA[<p>Met <a href="javascript:alert(1)">envoy</a>.</p>
+<iframe src="https://evil.example/"></iframe><img src="/x.png" onerror="alert(2)">
+<style>p{}</style><script>document.write('<p>injected</p>')</script><p>End.</p>]]></description>
+</item></channel></rss>"""
+
+
+def test_unsanitised_html_still_leaves_only_text_and_rebased_link_and_guid() -> None:
+    """feedparser runs without its sanitiser and URI rebasing (issue 7): the text is still
+    only text, and the item's own link and relative guid still resolve against the feed."""
+    [entry] = parse_feed("https://mod.example/feeds/rss.xml", HOSTILE_HTML, XML_HEADERS)
+    assert entry.title == 'Talks <img src=x onerror="alert(1)"> held'  # RSS title: plain text
+    assert entry.text == "Met envoy.\nEnd."
+    assert entry.link == "https://mod.example/feeds/news/5"
+    assert entry.key == "https://mod.example/feeds/g/5"
