@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -383,7 +383,7 @@ def load_watchlist(path: Path) -> Watchlist:
     return Watchlist(name=path.stem, officials=tuple(officials), countries=countries)
 
 
-def _place(name: str, path: Path, lines: dict[Path_, int], loc: Path_) -> str:
+def _place(name: str, path: Path, lines: Mapping[Path_, int], loc: Path_) -> str:
     from monitor.gazetteer import load_gazetteer
 
     place = load_gazetteer().lookup(name)

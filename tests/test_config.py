@@ -6,9 +6,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from monitor.config import load_config, parse_duration
 from monitor.errors import ConfigError
+from monitor.yamlconf import load_yaml
 from tests.conftest import WATCHLIST, write
 
 
@@ -223,3 +225,27 @@ def test_bundled_example_config_is_valid() -> None:
     config = load_config(root / "config" / "monitor.yaml", environ={})
     assert config.feeds and config.officials
     assert config.feeds[0].url.startswith("file:///")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        pytest.param("a: 1\nb:\n  c: [1, 2]\n  d: x\n", None, id="plain"),
+        pytest.param("a: 1\nb:\n  c: [1, 2]\n  d: 'x&y'\n", None, id="ampersand-strict-path"),
+        pytest.param("a: 1\nb:\n  c: 2\n  c: 3\n", 4, id="duplicate-key"),
+        pytest.param("a: &x 1\nb: *x\n", 2, id="alias"),
+    ],
+)
+def test_yaml_fast_and_strict_paths_agree(tmp_path: Path, text: str, line: int | None) -> None:
+    """libyaml parses a file that cannot hold aliases; the strict parser everything else, and
+    what either refuses is reported with its line."""
+    path = tmp_path / "f.yaml"
+    path.write_text(text, encoding="utf-8")
+    if line is not None:
+        with pytest.raises(ConfigError) as e:
+            load_yaml(path)
+        assert e.value.line == line
+        return
+    data, lines = load_yaml(path)
+    assert data == yaml.safe_load(text)
+    assert lines[("b", "d")] == 4, "the line of a key, found when asked"

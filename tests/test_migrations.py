@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -56,3 +58,16 @@ def test_upgrade_downgrade_upgrade_postgresql(pg_url: str) -> None:
 def test_one_head() -> None:
     heads = ScriptDirectory.from_config(db.alembic_config("sqlite://")).get_heads()
     assert len(heads) == 1, f"migrations branch: heads {heads}; chain the newest revisions"
+    assert heads == [db.HEAD_REVISION], "a new migration: set db.HEAD_REVISION to it"
+
+
+def test_a_database_at_head_starts_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    probe = (
+        "import sys; from monitor import db; db.upgrade(sys.argv[1]); "
+        "print('alembic' in sys.modules, db.current_revision(sys.argv[1]))"
+    )
+    first = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True)
+    assert first.stdout.split() == ["True", db.HEAD_REVISION], first.stderr
+    again = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True)
+    assert again.stdout.split() == ["False", db.HEAD_REVISION], again.stderr
