@@ -126,14 +126,29 @@ def arabic_forms(word: str) -> tuple[str, ...]:
     أردن) and without the accusative ending of an indefinite word (وفدا → وفد)."""
     if not _ARABIC.match(word):
         return ()
-    forms = []
-    if (bare := strip_proclitic(word)) is not None:
-        forms.append(bare)
+    forms = _unstuck(word)
     if len(word) > 4 and word.endswith("ا"):
-        forms.append(word[:-1])
-        if (bare := strip_proclitic(word[:-1])) is not None:
-            forms.append(bare)
-    return tuple(forms)
+        forms += [word[:-1], *_unstuck(word[:-1])]
+    return tuple(dict.fromkeys(forms))
+
+
+_ATTACHED = ("بال", "كال", "لل", "ال", "ب", "ل", "ك")
+
+
+def _unstuck(word: str) -> list[str]:
+    """Every reading of ``word`` without its proclitics, least stripped first: والتقى is
+    "and" + التقى (not و + ال + تقى), وبحث is "and" + بحث, للأردن is "for" + الأردن."""
+    out = []
+    base = word
+    if word[0] in "وف" and len(word) > 3:
+        base = word[1:]
+        out.append(base)
+    for p in _ATTACHED:
+        if base.startswith(p) and len(base) - len(p) >= 2:
+            out.append(base[len(p) :])
+            if p == "لل":
+                out.append("ال" + base[2:])
+    return out
 
 
 def strip_proclitic(word: str) -> str | None:

@@ -282,7 +282,7 @@ POSITIVE = [
         "ar-two-offices",
     ),
     (
-        "وصل أبو قصرة إلى الأردن. ثم التقى رئيس الوزراء.",
+        "وصل أبو قصرة إلى الأردن. والتقى رئيس الوزراء.",
         [("abu-qasra", "Jordan", M, PUBLISHED)],
         "ar-office-in-the-country-visited",
     ),

@@ -9,7 +9,16 @@ import re
 import pytest
 
 from monitor.normalise import fold, fold_spaced_with_map, fold_with_map, fold_words, squash
-from monitor.tokens import Hit, PhraseIndex, Token, phrase_tokens, skeleton, tokenize, words_of
+from monitor.tokens import (
+    Hit,
+    PhraseIndex,
+    Token,
+    arabic_forms,
+    phrase_tokens,
+    skeleton,
+    tokenize,
+    words_of,
+)
 
 _WORD = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
@@ -132,3 +141,18 @@ def test_find_reads_tokenize_output_as_any_token_list(text: str) -> None:
     toks = tokenize(text)
     assert list(index.find(toks)) == list(index.find(list(toks)))
     assert list(index.find(toks)) == list(index.find(toks[:]))
+
+
+@pytest.mark.parametrize(
+    ("word", "reading"),
+    [
+        pytest.param("والتقى", "التقي", id="and-before-the-article-of-a-verb"),
+        pytest.param("وبحث", "بحث", id="and-before-a-b-word"),
+        pytest.param("والأردن", "الاردن", id="and-the"),
+        pytest.param("للأردن", "الاردن", id="for-the"),
+        pytest.param("بالأردن", "اردن", id="in-the"),
+    ],
+)
+def test_arabic_forms_try_every_proclitic_reading(word: str, reading: str) -> None:
+    (token,) = tokenize(word)
+    assert reading in arabic_forms(token.text)
