@@ -1,4 +1,5 @@
-"""I/O shell: drain the outbox, and tell the admins. Decides nothing itself.
+"""I/O shell: drain the outbox, and tell the admins (failed deliveries, feeds that start or
+stop failing or being silent). Decides nothing itself.
 
     claim due deliveries | group by subscriber channel | render | notify | mark each outcome
 
@@ -16,9 +17,12 @@ import html
 import logging
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from monitor.backoff import next_retry_at
+from monitor.errors import MonitorError
+from monitor.health import Thresholds, health_transitions
 from monitor.leases import keep_leases
 from monitor.models import CONSOLE, Batch, Event, Message
 from monitor.notify import redacted
@@ -170,3 +174,37 @@ async def notify_admins(deps: Deps, subject: str, text: str) -> None:
             continue
         if not result.ok:
             log.error("admin notice failed channel=%s error=%s", redacted(url), result.detail)
+
+
+HEALTH_EVERY = timedelta(seconds=30)
+
+
+async def check_health(deps: Deps, *, force: bool = False) -> int:
+    """Tell the admins, once, about feeds that started or stopped failing or being silent."""
+    now = deps.clock()
+    if not force and deps.health_checked_at and now - deps.health_checked_at < HEALTH_EVERY:
+        return 0
+    deps.health_checked_at = now
+    thresholds = {
+        s.url: Thresholds(s.failing_after or deps.config.health.failing_after, s.silent_after)
+        for s in deps.config.feeds
+    }
+    sent = 0
+    try:
+        feeds = await asyncio.to_thread(deps.store.feeds)
+        for notice in health_transitions(feeds, now, thresholds):
+            prev = notice.previous.value if notice.previous else None
+            state = notice.state.value if notice.state else None
+            # Compare-and-set first: of several instances, only one sends the notice.
+            if await asyncio.to_thread(deps.store.set_health, notice.feed_id, prev, state, now):
+                log.warning(
+                    "feed health changed feed_id=%d url=%s notice=%s",
+                    notice.feed_id,
+                    notice.feed_url,
+                    notice.kind,
+                )
+                await notify_admins(deps, notice.subject, notice.text)
+                sent += 1
+    except MonitorError as e:
+        log.error("health check failed error=%s", e)
+    return sent

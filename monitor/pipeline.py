@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from monitor.backoff import next_poll_at
@@ -35,7 +35,6 @@ from monitor.config import Config
 from monitor.errors import FetchError, MonitorError, ParseError
 from monitor.fulltext import FullTextSettings, enrich
 from monitor.gazetteer import load_gazetteer
-from monitor.health import Thresholds, health_transitions
 from monitor.leases import keep_leases
 from monitor.match import Matcher
 from monitor.metrics import Counters
@@ -50,6 +49,7 @@ from monitor.models import (
     SubscriberSpec,
 )
 from monitor.notify import Notifier
+from monitor.outbox import check_health
 from monitor.outbox import drain_outbox as drain_outbox  # re-exported for app
 from monitor.outbox import notify_admins as notify_admins  # re-exported (issue 5)
 from monitor.pages import Page
@@ -340,40 +340,6 @@ def error_kind(e: MonitorError) -> str:
     if isinstance(e, ParseError):
         return "not_a_feed"
     return type(e).__name__.removesuffix("Error").lower() or "internal"
-
-
-HEALTH_EVERY = timedelta(seconds=30)
-
-
-async def check_health(deps: Deps, *, force: bool = False) -> int:
-    """Tell the admins, once, about feeds that started or stopped failing or being silent."""
-    now = deps.clock()
-    if not force and deps.health_checked_at and now - deps.health_checked_at < HEALTH_EVERY:
-        return 0
-    deps.health_checked_at = now
-    thresholds = {
-        s.url: Thresholds(s.failing_after or deps.config.health.failing_after, s.silent_after)
-        for s in deps.config.feeds
-    }
-    sent = 0
-    try:
-        feeds = await asyncio.to_thread(deps.store.feeds)
-        for notice in health_transitions(feeds, now, thresholds):
-            prev = notice.previous.value if notice.previous else None
-            state = notice.state.value if notice.state else None
-            # Compare-and-set first: of several instances, only one sends the notice.
-            if await asyncio.to_thread(deps.store.set_health, notice.feed_id, prev, state, now):
-                log.warning(
-                    "feed health changed feed_id=%d url=%s notice=%s",
-                    notice.feed_id,
-                    notice.feed_url,
-                    notice.kind,
-                )
-                await notify_admins(deps, notice.subject, notice.text)
-                sent += 1
-    except MonitorError as e:
-        log.error("health check failed error=%s", e)
-    return sent
 
 
 class _Parsing:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import monitor.outbox as outbox
 import monitor.pipeline as pipeline
 from monitor.health import HealthState, NoticeKind, Thresholds, health_transitions, state_of
 from tests.site import Reply, Running, poll_all, rss, serve_site, write_config
@@ -119,7 +120,7 @@ def test_admins_hear_once_and_recovery_once(
     async def record(deps: object, subject: str, text: str) -> None:
         told.append(subject)
 
-    monkeypatch.setattr(pipeline, "notify_admins", record)
+    monkeypatch.setattr(outbox, "notify_admins", record)
     with serve_site() as site:
         site.serve("/feed", Reply(500, b"down"))
         feeds = [
