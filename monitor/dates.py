@@ -69,6 +69,14 @@ _TODAY = re.compile(
     r"(?<!\w)(today|this morning|this evening|tonight|aujourd'hui|اليوم|bugun|сегодня)(?!\w)"
 )
 _YESTERDAY = re.compile(r"(?<!\w)(yesterday|last night|hier|امس|dun|вчера)(?!\w)")
+_TWO_DAYS_AGO = re.compile(
+    r"(?<!\w)(day before yesterday|avant-hier|avant hier|امس الاول|اول امس|позавчера)(?!\w)"
+)
+# "on the 28th", "في الـ28 من الشهر الجاري": a day of the month the report is published in
+_DAY_OF_THIS_MONTH = re.compile(
+    r"(?<!\w)(?:the (\d{1,2})(?:st|nd|rd|th)(?!\s+of\b)"
+    r"|(?:ال)?(\d{1,2}) (?:من )?(?:الشهر|شهر) (?:الجاري|الحالي))(?!\w)"
+)
 
 
 def _nearest_year(day: int, month: int, published: date) -> date | None:
@@ -106,6 +114,19 @@ def find_date(sentence: str, published: date | None, *, ahead: bool = False) -> 
     if m := _MONTH_DAY.search(text):
         return _make(int(m.group(2)), _MONTHS[m.group(1)], m.group(3), published)
     if published is not None:
+        if m := _DAY_OF_THIS_MONTH.search(text):
+            day = int(m.group(1) or m.group(2))
+            month = published.replace(day=1)
+            if day > published.day and not ahead:
+                if m.group(2):
+                    return None  # "the 28th of this month" in a report of the 5th: a typo
+                month = (month - timedelta(days=1)).replace(day=1)  # "the 30th", on the 2nd
+            try:
+                return month.replace(day=day)
+            except ValueError:
+                return None
+        if _TWO_DAYS_AGO.search(text):
+            return published - timedelta(days=2)
         if _YESTERDAY.search(text):
             return published - timedelta(days=1)
         if _TODAY.search(text):

@@ -56,6 +56,26 @@ FRI = date(2025, 12, 5)
         pytest.param("5 Aralık 2025 Cuma günü görüştü", False, FRI, id="tr"),
         pytest.param("встретился 16 ноября", False, date(2025, 11, 16), id="ru-genitive"),
         pytest.param("He met the envoy.", False, None, id="no-date"),
+        pytest.param(
+            "He met the envoy the day before yesterday.",
+            False,
+            date(2025, 12, 3),
+            id="two-days-ago",
+        ),
+        pytest.param("استقبل أمس الأول السفير", False, date(2025, 12, 3), id="ar-two-days-ago"),
+        pytest.param(
+            "a reçu avant-hier l'ambassadeur", False, date(2025, 12, 3), id="fr-avant-hier"
+        ),
+        pytest.param("He met the envoy on the 2nd.", False, date(2025, 12, 2), id="day-of-month"),
+        pytest.param(
+            "He met the envoy on the 28th.", False, date(2025, 11, 28), id="day-of-last-month"
+        ),
+        pytest.param(
+            "بدؤوا زيارتهم في الـ28 من الشهر الجاري", False, None, id="ar-day-not-yet-this-month"
+        ),
+        pytest.param(
+            "بدؤوا زيارتهم في الـ3 من الشهر الجاري", False, date(2025, 12, 3), id="ar-this-month"
+        ),
     ],
 )
 def test_find_date(sentence: str, ahead: bool, expected: date | None) -> None:
