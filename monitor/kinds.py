@@ -3,6 +3,7 @@ is old news. No I/O."""
 
 from __future__ import annotations
 
+from monitor.evidence import is_word
 from monitor.lexicon import Cue, Lexicon
 from monitor.models import EventKind
 from monitor.tokens import Hit, Token
@@ -57,4 +58,14 @@ def old_news(trigger: Hit[Cue], cues: list[Hit[Cue]]) -> bool:
             or 0 < c.first - trigger.last <= BACKGROUND_REACH
         )
         for c in cues
+    )
+
+
+def no_contact_object(lex: Lexicon, toks: list[Token], trigger: Hit[Cue]) -> bool:
+    """ "received a letter from the king", "استقبل رسالة", "a reçu une invitation": what the
+    verb took (within three words) is a thing, not a visitor."""
+    if Cue.MEETING not in trigger.values:
+        return False
+    return any(
+        is_word(t.text, lex.not_contact_object) for t in toks[trigger.last + 1 : trigger.last + 4]
     )

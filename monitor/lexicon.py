@@ -37,6 +37,8 @@ class Lexicon:
     same_office: frozenset[str]  # "his counterpart": the watched official's own office
     ahead_only: frozenset[str]  # "upcoming": a future word that governs only what follows
     group: frozenset[str]  # "delegation": the other side may hold several offices
+    not_contact_object: frozenset[str]  # "received a letter": no meeting
+    stand_in: frozenset[str]  # "his deputy", "نائب وزير الدفاع": someone else acts
 
 
 def _words(raw: object) -> list[str]:
@@ -86,4 +88,8 @@ def load_lexicon() -> Lexicon:
     same = frozenset(t for p in _words(data["same_office"]) for t in phrase_tokens(p))
     ahead = frozenset(t for p in _words(data["future_ahead_only"]) for t in phrase_tokens(p))
     group = frozenset(t for p in _words(data["group"]) for t in phrase_tokens(p))
-    return Lexicon(cues, not_after, glue, locative, roles, not_a_role, same, ahead, group)
+    objects = frozenset(p[0] for p in map(phrase_tokens, _words(data["not_contact_object"])) if p)
+    stand_in = frozenset(t for p in _words(data["stand_in"]) for t in phrase_tokens(p))
+    return Lexicon(
+        cues, not_after, glue, locative, roles, not_a_role, same, ahead, group, objects, stand_in
+    )

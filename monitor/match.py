@@ -34,11 +34,12 @@ from monitor.evidence import (
     date_from_elsewhere,
     date_source,
     in_pair,
+    is_word,
     keep,
     split_sentences,
 )
 from monitor.gazetteer import Gazetteer
-from monitor.kinds import kind_of, old_news
+from monitor.kinds import kind_of, no_contact_object, old_news
 from monitor.lexicon import Cue, Lexicon, load_lexicon
 from monitor.models import DateSource, EventKind, Meeting, Official, Span, Watchlist
 from monitor.parties import counterpart_of, not_a_state, parties_of, qualifier, where_is
@@ -76,6 +77,7 @@ class _Article:
     # dates of sentences that report a meeting but name nobody: "The meeting on Thursday…"
     loose_dates: list[date] = field(default_factory=list)
     location: str | None = None  # the country the official was last reported in
+    stand_in: bool = False  # the sentence being read names someone acting for an official
 
 
 def _arabic_construct(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -228,6 +230,7 @@ class Matcher:
             where_is(self._lex, sentence, toks, places, cues, names) or article.location
         )
         on = find_date(sentence, published, ahead=kind is EventKind.PLANNED)
+        article.stand_in = False
         mentions = self._mentions(sentence, toks, names, places, on or published, article)
         if on is not None and not mentions and kind in CONTACT:
             article.loose_dates.append(on)
@@ -239,7 +242,9 @@ class Matcher:
             return
         if on is not None and published is not None and on > published:
             kind = EventKind.PLANNED  # "during the meeting next Wednesday"
-        if self._subject_dropped(toks, cues, trigger, mentions):
+        if no_contact_object(self._lex, toks, trigger):
+            return  # "received a letter from the king", "the first batch of drones"
+        if not article.stand_in and self._subject_dropped(toks, cues, trigger, mentions):
             mentions = mentions + self._recent(n, article, mentions)
         found = list(
             self._events(
@@ -248,6 +253,7 @@ class Matcher:
         )
         if (
             not found
+            and not article.stand_in
             and self._all_objects(toks, mentions)
             and (recent := self._recent(n, article, mentions))
         ):
@@ -372,6 +378,9 @@ class Matcher:
     ) -> list[tuple[Span | None, Official]]:
         out: dict[str, tuple[Span | None, Official]] = {}
         for hit in names:
+            if self._stand_in(toks, hit.first, hit.last):
+                article.stand_in = True
+                continue
             for oid in hit.values:
                 out.setdefault(oid, (Span(hit.start, hit.end, "official"), self._officials[oid]))
         # titles are searched with countries taken out, so "ministre syrien de la Défense"
@@ -382,6 +391,9 @@ class Matcher:
             first, last = keep[title.first], keep[title.last]
             if any(first - 3 <= h.first <= last + 3 for h in names):
                 continue  # "Defence Minister Rajnath Singh": the name says who
+            if self._stand_in(toks, first, last):
+                article.stand_in = True
+                continue
             country = qualifier(self._lex, sentence, toks, places, first, last)
             official = self._resolve_title(title.values, country, on, article)
             if official is not None:
@@ -389,6 +401,15 @@ class Matcher:
                     official.id, (Span(toks[first].start, toks[last].end, "official"), official)
                 )
         return list(out.values())
+
+    def _stand_in(self, toks: list[Token], first: int, last: int) -> bool:
+        """ "نائب وزير الدفاع", "le vice-ministre", "Abu Qasra's adviser": someone else."""
+        stand_in = self._lex.stand_in
+        before = first > 0 and is_word(toks[first - 1].text, stand_in)
+        after = (
+            last + 2 < len(toks) and toks[last + 1].text == "s" and toks[last + 2].text in stand_in
+        )
+        return before or after
 
     def _resolve_title(
         self,

@@ -46,9 +46,10 @@ def counterpart_of(
 
 
 def not_a_state(lex: Lexicon, place: Hit[str], toks: list[Token]) -> bool:
-    """ "Greek Orthodox", "Armenian Catholic": a church or a people, not a state."""
+    """ "Greek Orthodox", "Armenian Catholic": a church or a people, not a state; "the
+    Jordanian decision": a state's act, a topic."""
     nxt = place.last + 1
-    return nxt < len(toks) and toks[nxt].text in lex.not_place_after
+    return nxt < len(toks) and is_word(toks[nxt].text, lex.not_place_after)
 
 
 def parties_of(
