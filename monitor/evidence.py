@@ -240,7 +240,7 @@ def counterpart_span(
         gap = sentence[toks[lo].end : toks[hi].start] if 0 <= lo < hi else ""
         if (
             0 <= lo < hi
-            and hi - lo <= 4
+            and hi - lo <= 3
             and not any(t.text in _AND for t in toks[lo + 1 : hi])
             and not _GAP_BREAK.search(gap)
         ):

@@ -330,7 +330,7 @@ class Matcher:
                 # two watched officials meeting is one event, not two; "talks with the Syrian
                 # defence minister and the Syrian chief of staff" are two
                 counterpart, role = counterpart_of(
-                    self._lex, sentence, toks, places, cues, party, official
+                    self._lex, sentence, toks, places, cues, party, official, trigger
                 )
                 key = (sides, "" if party.official else role)
                 if party.country == official.country or key in met:

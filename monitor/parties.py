@@ -26,23 +26,52 @@ def counterpart_of(
     cues: list[Hit[Cue]],
     party: Party,
     official: Official,
+    trigger: Hit[Cue],
 ) -> tuple[str, str]:
-    """The other side's words as written, and the office they name."""
+    """The other side's words as written, and the office they name (never across the
+    meeting phrase: the words on its other side name the official)."""
     if party.official is not None:
         held = party.official
         return sentence[party.start : party.end], next(
             (o for t in (held.role, *held.titles) if (o := office(t, lex))), ""
         )
     first, last = counterpart_span(sentence, toks, party, cues, lex)
-    # the office may run on past the country: "le ministre jordanien de la Défense"
-    end = last
-    while end < min(len(toks) - 1, party.last + 4) and toks[end + 1].text not in _AND:
-        if _PUNCT.search(sentence[toks[end].end : toks[end + 1].start]):
-            break
+    # the office may run on past the country ("le ministre jordanien de la Défense") or stand
+    # a few words before it ("le chef d'état-major jordanien"), within the same conjunct
+    start, end = first, last
+    low = max(trigger.last + 1 if party.first > trigger.last else 0, party.first - 5)
+    high = min(len(toks) - 1, party.last + 4)
+    if party.last < trigger.first:
+        high = min(high, trigger.first - 1)
+    while start > low and not _breaks(sentence, toks, start - 1, start, lex):
+        start -= 1
+    while end < high and not _breaks(sentence, toks, end, end + 1, lex):
         end += 1
     in_place = {i for p in places for i in range(p.first, p.last + 1)}
-    words = [toks[i] for i in range(first, end + 1) if i not in in_place]
+    words = [toks[i] for i in range(start, end + 1) if i not in in_place]
     return sentence[toks[first].start : toks[last].end], office(words, lex, official)
+
+
+def _breaks(sentence: str, toks: list[Token], left: int, right: int, lex: Lexicon) -> bool:
+    """Do two neighbouring words belong to different conjuncts ("and", a comma, or Arabic
+    و stuck to the next noun: "وزير الدفاع الأردني ورئيس الأركان")?"""
+    word = toks[right].text
+    return (
+        toks[left].text in _AND
+        or word in _AND
+        or (word.startswith("و") and word not in _words(lex) and word[1:] in _words(lex))
+        or bool(_PUNCT.search(sentence[toks[left].end : toks[right].start]))
+    )
+
+
+_WORDS: dict[int, frozenset[str]] = {}
+
+
+def _words(lex: Lexicon) -> frozenset[str]:
+    """Words that start a cue or an office phrase, as the lexicon writes them."""
+    if id(lex) not in _WORDS:
+        _WORDS[id(lex)] = frozenset([*lex.cues.first_words(), *lex.roles.first_words()])
+    return _WORDS[id(lex)]
 
 
 def not_a_state(lex: Lexicon, place: Hit[str], toks: list[Token]) -> bool:
