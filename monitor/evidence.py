@@ -154,19 +154,24 @@ def office(counterpart: str | list[Token], lex: Lexicon, own: Official | None = 
     when they name none a meeting can be told apart by ("the Syrian delegation"); "his
     counterpart" holds ``own``'s office. Tokens may come with the country taken out, so
     that "le ministre jordanien de la Défense" reads as "ministre de la Défense"."""
+    return office_words(counterpart, lex, own)[0]
+
+
+def office_words(
+    counterpart: str | list[Token], lex: Lexicon, own: Official | None = None
+) -> tuple[str, list[Token]]:
+    """``office``, and the words that name it (none for "his counterpart" or no office)."""
     toks = tokenize(counterpart) if isinstance(counterpart, str) else counterpart
     if any(is_word(t.text, lex.group) for t in toks):
-        return ""  # "a delegation led by the foreign minister": whoever came
+        return "", []  # "a delegation led by the foreign minister": whoever came
     for hit in lex.roles.find(toks):
         near = {toks[i].text for i in (hit.first - 1, hit.last + 1) if 0 <= i < len(toks)}
         if near.isdisjoint(lex.not_a_role):
-            return hit.values[0]
+            return hit.values[0], toks[hit.first : hit.last + 1]
     if own is not None and any(is_word(t.text, lex.same_office) for t in toks):
-        return next(
-            (o for t in (own.role, *own.titles) if (o := office(t, lex))),
-            "",
-        )
-    return ""
+        held = next((o for t in (own.role, *own.titles) if (o := office(t, lex))), "")
+        return held, []
+    return "", []
 
 
 def other_person(a: Meeting, b: Meeting) -> bool:

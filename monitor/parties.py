@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from monitor.evidence import Party, counterpart_span, is_word, office
+from monitor.evidence import Party, counterpart_span, is_word, office, office_words
 from monitor.lexicon import Cue, Lexicon
 from monitor.models import Official, Span
 from monitor.tokens import Hit, Token, phrase_tokens
@@ -49,7 +49,11 @@ def counterpart_of(
         end += 1
     in_place = {i for p in places for i in range(p.first, p.last + 1)}
     words = [toks[i] for i in range(start, end + 1) if i not in in_place]
-    return sentence[toks[first].start : toks[last].end], office(words, lex, official)
+    role, named = office_words(words, lex, official)
+    # the words shown name the office too: "chef d'état-major jordanien", not "jordanien"
+    begin = min([toks[first].start, *(t.start for t in named)])
+    finish = max([toks[last].end, *(t.end for t in named)])
+    return sentence[begin:finish], role
 
 
 def _breaks(sentence: str, toks: list[Token], left: int, right: int, lex: Lexicon) -> bool:
