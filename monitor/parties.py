@@ -35,6 +35,8 @@ def counterpart_of(
         return sentence[party.start : party.end], next(
             (o for t in (held.role, *held.titles) if (o := office(t, lex))), ""
         )
+    if Cue.VISIT in trigger.values and Cue.MEETING not in trigger.values:
+        return sentence[party.start : party.end], ""  # a trip: the other side is the country
     first, last = counterpart_span(sentence, toks, party, cues, lex)
     # the office may run on past the country ("le ministre jordanien de la Défense") or stand
     # a few words before it ("le chef d'état-major jordanien"), within the same conjunct
@@ -101,6 +103,13 @@ def parties_of(
     if where is not None:
         parties += unqualified(lex, toks, places, mentions, trigger, where)
     party_nouns = [c for c in cues if Cue.PARTY in c.values]
+    named = [s for s, _ in mentions if s is not None]
+    subject = {
+        i
+        for i, t in enumerate(toks)
+        if any(s.start <= t.start < s.end for s in named)
+        or any(q.first <= i <= q.last for q in places)
+    }
     for p in places:
         # "US Ambassador to India", "سفير فرنسا لدى سوريا": where the envoy is posted
         posted = p.first > 0 and toks[p.first - 1].text in _POSTED_TO
@@ -114,7 +123,13 @@ def parties_of(
         right_after = 0 < p.first - trigger.last <= 2 and not any(
             w in lex.locative for w in between
         )
-        visit_to = Cue.VISIT in trigger.values and 0 < p.first - trigger.last <= 3
+        # the subject may stand between a verb and where it goes: "زار وزير الدفاع السوري
+        # العاصمة الأردنية"
+        visit_to = (
+            Cue.VISIT in trigger.values
+            and p.first > trigger.last
+            and sum(i not in subject for i in range(trigger.last + 1, p.first)) <= 2
+        )
         if Cue.VISIT in trigger.values and Cue.MEETING not in trigger.values:
             near_noun = right_after = False  # a trip's other side is where it goes
         if near_noun or right_after or visit_to:

@@ -282,6 +282,16 @@ POSITIVE = [
         "ar-two-offices",
     ),
     (
+        "بحث وزير الدفاع السوري مرهف أبو قصرة مع السفير الباكستاني في دمشق سبل التعاون.",
+        [("abu-qasra", "Pakistan", M, PUBLISHED)],
+        "ar-verb-subject-with",
+    ),
+    (
+        "زار وزير الدفاع السوري العاصمة الأردنية عمّان.",
+        [("abu-qasra", "Jordan", V, PUBLISHED)],
+        "ar-verb-subject-destination",
+    ),
+    (
         "وصل أبو قصرة إلى الأردن. والتقى رئيس الوزراء.",
         [("abu-qasra", "Jordan", M, PUBLISHED)],
         "ar-office-in-the-country-visited",
