@@ -3,6 +3,7 @@ match is, and one meeting per pair in an article. No I/O."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -154,7 +155,14 @@ def office(counterpart: str | list[Token], lex: Lexicon, own: Official | None = 
     when they name none a meeting can be told apart by ("the Syrian delegation"); "his
     counterpart" holds ``own``'s office. Tokens may come with the country taken out, so
     that "le ministre jordanien de la Défense" reads as "ministre de la Défense"."""
+    if isinstance(counterpart, str) and own is None:
+        return _office_of_text(counterpart, lex)  # titles: the same few strings, again and again
     return office_words(counterpart, lex, own)[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def _office_of_text(text: str, lex: Lexicon) -> str:
+    return office_words(text, lex)[0]
 
 
 def office_words(

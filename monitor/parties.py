@@ -103,13 +103,11 @@ def parties_of(
     if where is not None:
         parties += unqualified(lex, toks, places, mentions, trigger, where)
     party_nouns = [c for c in cues if Cue.PARTY in c.values]
-    named = [s for s, _ in mentions if s is not None]
-    subject = {
-        i
-        for i, t in enumerate(toks)
-        if any(s.start <= t.start < s.end for s in named)
-        or any(q.first <= i <= q.last for q in places)
-    }
+    subject: set[int] = set()
+    if Cue.VISIT in trigger.values:  # only a trip's destination needs the subject's words
+        named = [s for s, _ in mentions if s is not None]
+        subject = {i for q in places for i in range(q.first, q.last + 1)}
+        subject |= {i for i, t in enumerate(toks) if any(s.start <= t.start < s.end for s in named)}
     for p in places:
         # "US Ambassador to India", "سفير فرنسا لدى سوريا": where the envoy is posted
         posted = p.first > 0 and toks[p.first - 1].text in _POSTED_TO
