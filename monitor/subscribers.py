@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from monitor.errors import ConfigError
 from monitor.models import DEFAULT_KINDS, DeliveryMode, EventKind, SubscriberSpec
 from monitor.routing import parse_cron, parse_quiet, zone
+from monitor.yamlconf import Path_, key_text
 
-Loc = tuple[str | int, ...]
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
@@ -58,15 +58,8 @@ class SubscriberModel(BaseModel):
         return value
 
 
-def _key(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def substitute(
-    raw: str, env: Mapping[str, str], path: Path, lines: Mapping[Loc, int], loc: Loc
+    raw: str, env: Mapping[str, str], path: Path, lines: Mapping[Path_, int], loc: Path_
 ) -> str:
     """A channel URL with ``${NAME}`` taken from the environment."""
     try:
@@ -75,27 +68,27 @@ def substitute(
         problem = f"environment variable {e.args[0]} is not set"
     except ValueError as e:
         problem = f"bad ${{NAME}} reference: {e}"
-    raise ConfigError(str(path), problem, line=lines.get(loc), key=_key(loc))
+    raise ConfigError(str(path), problem, line=lines.get(loc), key=key_text(loc))
 
 
 def build_subscribers(
     models: Sequence[SubscriberModel],
     path: Path,
-    lines: Mapping[Loc, int],
+    lines: Mapping[Path_, int],
     env: Mapping[str, str],
     *,
     watchlists: set[str],
     officials: set[str],
-    place: Callable[[str, Loc], str],
+    place: Callable[[str, Path_], str],
 ) -> tuple[SubscriberSpec, ...]:
     """Check names against the watchlists and gazetteer (``place``) and substitute secrets."""
     out: list[SubscriberSpec] = []
 
-    def fail(message: str, loc: Loc) -> ConfigError:
-        return ConfigError(str(path), message, line=lines.get(loc), key=_key(loc))
+    def fail(message: str, loc: Path_) -> ConfigError:
+        return ConfigError(str(path), message, line=lines.get(loc), key=key_text(loc))
 
     for i, s in enumerate(models):
-        at: Loc = ("subscribers", i)
+        at: Path_ = ("subscribers", i)
         if any(x.name == s.name for x in out):
             raise fail(f"subscriber name used twice: {s.name}", (*at, "name"))
         urls = tuple(
@@ -127,7 +120,7 @@ def build_subscribers(
 
 
 def build_admins(
-    raw: Sequence[str], path: Path, lines: Mapping[Loc, int], env: Mapping[str, str]
+    raw: Sequence[str], path: Path, lines: Mapping[Path_, int], env: Mapping[str, str]
 ) -> tuple[str, ...]:
     """The admins' channel URLs (empty: the console)."""
     return tuple(substitute(u, env, path, lines, ("admins", j)) for j, u in enumerate(raw))

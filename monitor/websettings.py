@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from monitor.errors import ConfigError
 from monitor.subscribers import substitute
+from monitor.yamlconf import Path_
 
-Loc = tuple[str | int, ...]
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
@@ -78,7 +78,7 @@ def is_loopback(host: str) -> bool:
 
 
 def build_web(
-    model: WebModel | None, path: Path, lines: Mapping[Loc, int], env: Mapping[str, str]
+    model: WebModel | None, path: Path, lines: Mapping[Path_, int], env: Mapping[str, str]
 ) -> WebSettings | None:
     """Substitute secrets and refuse a non-loopback address without credentials."""
     if model is None:
