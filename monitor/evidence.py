@@ -41,8 +41,8 @@ _ABBREV = {
     "vs",
     "etc",
 }
-_AND = frozenset(("and", "et", "or", "ou", "و"))
-_GAP_BREAK = re.compile(r"[,;:()،؛]")
+AND_WORDS = frozenset(("and", "et", "or", "ou", "و"))  # between two conjuncts
+PUNCT = re.compile(r"[,;:()\[\]،؛]")  # no phrase runs across these
 _BOUNDARY = re.compile(r"(?<=[.!?؟])[\"”’»)]*\s+|\n+")
 # words no sentence ends with: a newline after one breaks a line inside a sentence
 _NO_END = frozenset(
@@ -177,9 +177,13 @@ def office_words(
         if near.isdisjoint(lex.not_a_role):
             return hit.values[0], toks[hit.first : hit.last + 1]
     if own is not None and any(is_word(t.text, lex.same_office) for t in toks):
-        held = next((o for t in (own.role, *own.titles) if (o := office(t, lex))), "")
-        return held, []
+        return held_office(own, lex), []
     return "", []
+
+
+def held_office(official: Official, lex: Lexicon) -> str:
+    """The office a watched official holds, read from his role and titles."""
+    return next((o for t in (official.role, *official.titles) if (o := office(t, lex))), "")
 
 
 def other_person(a: Meeting, b: Meeting) -> bool:
@@ -254,8 +258,8 @@ def counterpart_span(
         if (
             0 <= lo < hi
             and hi - lo <= 3
-            and not any(t.text in _AND for t in toks[lo + 1 : hi])
-            and not _GAP_BREAK.search(gap)
+            and not any(t.text in AND_WORDS for t in toks[lo + 1 : hi])
+            and not PUNCT.search(gap)
         ):
             first, last = min(first, c.first), max(last, c.last)
     # then along a chain of nouns joined only by "of", "the" … (never "and" or a comma)
@@ -267,7 +271,7 @@ def counterpart_span(
             after = c.first > last and all(t.text in glue for t in toks[last + 1 : c.first])
             gap = sentence[toks[c.last].end : toks[first].start] if before else ""
             gap += sentence[toks[last].end : toks[c.first].start] if after else ""
-            if (before or after) and not _GAP_BREAK.search(gap):
+            if (before or after) and not PUNCT.search(gap):
                 first, last, grown = min(first, c.first), max(last, c.last), True
     # a following proper name ("Ambassador Sufyan al-Qudah"): capitalised words
     while last + 1 < len(toks) and last - party.last < 6:

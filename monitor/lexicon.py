@@ -39,6 +39,7 @@ class Lexicon:
     group: frozenset[str]  # "delegation": the other side may hold several offices
     not_contact_object: frozenset[str]  # "received a letter": no meeting
     stand_in: frozenset[str]  # "his deputy", "نائب وزير الدفاع": someone else acts
+    starts: frozenset[str]  # words that start a cue or an office phrase, as written
 
 
 def _words(raw: object) -> list[str]:
@@ -77,19 +78,27 @@ def load_lexicon() -> Lexicon:
     for words, kinds in found.items():
         for cue in dict.fromkeys([*kinds, *_inner_kinds(words, found)]):
             cues.add(words, cue)
-    not_after = frozenset(t for p in _words(data["not_place_after"]) for t in phrase_tokens(p))
-    glue = frozenset(t for p in _words(data["qualifier_glue"]) for t in phrase_tokens(p))
-    locative = frozenset(t for p in _words(data["locative"]) for t in phrase_tokens(p))
     roles: PhraseIndex[str] = PhraseIndex()
     for office, phrases in data["roles"].items():
         for phrase in _words(phrases):
             roles.add(phrase_tokens(phrase), str(office))
-    not_a_role = frozenset(t for p in _words(data["not_a_role_next_to"]) for t in phrase_tokens(p))
-    same = frozenset(t for p in _words(data["same_office"]) for t in phrase_tokens(p))
-    ahead = frozenset(t for p in _words(data["future_ahead_only"]) for t in phrase_tokens(p))
-    group = frozenset(t for p in _words(data["group"]) for t in phrase_tokens(p))
-    objects = frozenset(p[0] for p in map(phrase_tokens, _words(data["not_contact_object"])) if p)
-    stand_in = frozenset(t for p in _words(data["stand_in"]) for t in phrase_tokens(p))
+
+    def word_set(key: str) -> frozenset[str]:
+        return frozenset(t for p in _words(data[key]) for t in phrase_tokens(p))
+
     return Lexicon(
-        cues, not_after, glue, locative, roles, not_a_role, same, ahead, group, objects, stand_in
+        cues=cues,
+        not_place_after=word_set("not_place_after"),
+        qualifier_glue=word_set("qualifier_glue"),
+        locative=word_set("locative"),
+        roles=roles,
+        not_a_role=word_set("not_a_role_next_to"),
+        same_office=word_set("same_office"),
+        ahead_only=word_set("future_ahead_only"),
+        group=word_set("group"),
+        not_contact_object=frozenset(
+            p[0] for p in map(phrase_tokens, _words(data["not_contact_object"])) if p
+        ),
+        stand_in=word_set("stand_in"),
+        starts=frozenset([*cues.first_words(), *roles.first_words()]),
     )

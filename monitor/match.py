@@ -23,7 +23,6 @@ Each event carries the sentence, the spans that made it, and how its date was fo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -47,7 +46,6 @@ from monitor.tokens import Hit, PhraseIndex, Token, arabic_forms, phrase_tokens,
 
 ANAPHOR_REACH = 3  # sentences back that "he" may reach
 _PATRONYMIC = frozenset(("bin", "ibn", "bint", "ben", "bn", "بن", "ابن", "بنت"))
-_PUNCT = re.compile(r"[,;:()\[\]،؛]")
 _WITH = {"with", "مع", "avec", "by", "بنظيره", "نظيره", "counterpart", "homologue"}
 # words that may open a sentence whose subject is an earlier sentence's official
 _CONNECTIVES = {
@@ -77,7 +75,6 @@ class _Article:
     # dates of sentences that report a meeting but name nobody: "The meeting on Thursday…"
     loose_dates: list[date] = field(default_factory=list)
     location: str | None = None  # the country the official was last reported in
-    stand_in: bool = False  # the sentence being read names someone acting for an official
 
 
 def _arabic_construct(tokens: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -230,8 +227,8 @@ class Matcher:
             where_is(self._lex, sentence, toks, places, cues, names) or article.location
         )
         on = find_date(sentence, published, ahead=kind is EventKind.PLANNED)
-        article.stand_in = False
-        mentions = self._mentions(sentence, toks, names, places, on or published, article)
+        # "his deputy received …": someone else acts, and no earlier subject carries over
+        mentions, stood_in = self._mentions(sentence, toks, names, places, on or published, article)
         if on is not None and not mentions and kind in CONTACT:
             article.loose_dates.append(on)
         if mentions:
@@ -244,7 +241,7 @@ class Matcher:
             kind = EventKind.PLANNED  # "during the meeting next Wednesday"
         if no_contact_object(self._lex, toks, trigger):
             return  # "received a letter from the king", "the first batch of drones"
-        if not article.stand_in and self._subject_dropped(toks, cues, trigger, mentions):
+        if not stood_in and self._subject_dropped(toks, cues, trigger, mentions):
             mentions = mentions + self._recent(n, article, mentions)
         found = list(
             self._events(
@@ -253,7 +250,7 @@ class Matcher:
         )
         if (
             not found
-            and not article.stand_in
+            and not stood_in
             and self._all_objects(toks, mentions)
             and (recent := self._recent(n, article, mentions))
         ):
@@ -375,11 +372,14 @@ class Matcher:
         places: list[Hit[str]],
         on: date | None,
         article: _Article,
-    ) -> list[tuple[Span | None, Official]]:
+    ) -> tuple[list[tuple[Span | None, Official]], bool]:
+        """The watched officials a sentence names, and whether it names someone acting for
+        one ("نائب وزير الدفاع", "Abu Qasra's adviser"), who is not him."""
         out: dict[str, tuple[Span | None, Official]] = {}
+        stood_in = False
         for hit in names:
             if self._stand_in(toks, hit.first, hit.last):
-                article.stand_in = True
+                stood_in = True
                 continue
             for oid in hit.values:
                 out.setdefault(oid, (Span(hit.start, hit.end, "official"), self._officials[oid]))
@@ -392,7 +392,7 @@ class Matcher:
             if any(first - 3 <= h.first <= last + 3 for h in names):
                 continue  # "Defence Minister Rajnath Singh": the name says who
             if self._stand_in(toks, first, last):
-                article.stand_in = True
+                stood_in = True
                 continue
             country = qualifier(self._lex, sentence, toks, places, first, last)
             official = self._resolve_title(title.values, country, on, article)
@@ -400,7 +400,7 @@ class Matcher:
                 out.setdefault(
                     official.id, (Span(toks[first].start, toks[last].end, "official"), official)
                 )
-        return list(out.values())
+        return list(out.values()), stood_in
 
     def _stand_in(self, toks: list[Token], first: int, last: int) -> bool:
         """ "نائب وزير الدفاع", "le vice-ministre", "Abu Qasra's adviser": someone else."""

@@ -3,19 +3,23 @@ words and the office that name the counterpart, and the country the official is 
 
 from __future__ import annotations
 
-import re
-
-from monitor.evidence import Party, counterpart_span, is_word, office, office_words
+from monitor.evidence import (
+    AND_WORDS,
+    PUNCT,
+    Party,
+    counterpart_span,
+    held_office,
+    is_word,
+    office_words,
+)
 from monitor.lexicon import Cue, Lexicon
 from monitor.models import Official, Span
 from monitor.tokens import Hit, Token, phrase_tokens
 
 PARTY_REACH = 4  # tokens between a country and the party noun it qualifies
-_AND = frozenset(("and", "et", "or", "ou"))
 _IN = frozenset(phrase_tokens("in في en au a dans"))
 _TOWARDS = frozenset(phrase_tokens("to in into the capital إلى الى في العاصمة a en au"))
 _POSTED_TO = frozenset(("to", "in", "لدى", "في", "aupres", "a", "en", "au"))
-_PUNCT = re.compile(r"[,;:()\[\]،؛]")
 
 
 def counterpart_of(
@@ -31,10 +35,7 @@ def counterpart_of(
     """The other side's words as written, and the office they name (never across the
     meeting phrase: the words on its other side name the official)."""
     if party.official is not None:
-        held = party.official
-        return sentence[party.start : party.end], next(
-            (o for t in (held.role, *held.titles) if (o := office(t, lex))), ""
-        )
+        return sentence[party.start : party.end], held_office(party.official, lex)
     if Cue.VISIT in trigger.values and Cue.MEETING not in trigger.values:
         return sentence[party.start : party.end], ""  # a trip: the other side is the country
     first, last = counterpart_span(sentence, toks, party, cues, lex)
@@ -63,21 +64,11 @@ def _breaks(sentence: str, toks: list[Token], left: int, right: int, lex: Lexico
     و stuck to the next noun: "وزير الدفاع الأردني ورئيس الأركان")?"""
     word = toks[right].text
     return (
-        toks[left].text in _AND
-        or word in _AND
-        or (word.startswith("و") and word not in _words(lex) and word[1:] in _words(lex))
-        or bool(_PUNCT.search(sentence[toks[left].end : toks[right].start]))
+        toks[left].text in AND_WORDS
+        or word in AND_WORDS
+        or (word.startswith("و") and word not in lex.starts and word[1:] in lex.starts)
+        or bool(PUNCT.search(sentence[toks[left].end : toks[right].start]))
     )
-
-
-_WORDS: dict[int, frozenset[str]] = {}
-
-
-def _words(lex: Lexicon) -> frozenset[str]:
-    """Words that start a cue or an office phrase, as the lexicon writes them."""
-    if id(lex) not in _WORDS:
-        _WORDS[id(lex)] = frozenset([*lex.cues.first_words(), *lex.roles.first_words()])
-    return _WORDS[id(lex)]
 
 
 def not_a_state(lex: Lexicon, place: Hit[str], toks: list[Token]) -> bool:
@@ -210,7 +201,7 @@ def qualifier(
             if (
                 len(between) <= 1
                 and all(toks[i].text == "s" for i in between)
-                and not _PUNCT.search(gap.replace("'", "").replace("’", ""))
+                and not PUNCT.search(gap.replace("'", "").replace("’", ""))
             ):
                 return p.values[0]
         elif p.first > last:
@@ -218,7 +209,7 @@ def qualifier(
             if (
                 len(between) <= 2
                 and all(toks[i].text in glue for i in between)
-                and not _PUNCT.search(gap)
+                and not PUNCT.search(gap)
             ):
                 return p.values[0]
     return None
