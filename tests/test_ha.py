@@ -135,6 +135,10 @@ def test_two_instances_share_feeds_and_take_over_after_sigkill(tmp_path: Path, p
             held_deliveries: list[int] = []
             for n in range(0, len(COUNTRIES), BATCH):
                 batch = COUNTRIES[n : n + BATCH]
+                # the slow feeds move between the instances as a block, each holding them for
+                # a fetch (5 s): add the meetings while A holds them, so that A's deliveries
+                # of this round fall while it also holds feeds
+                wait_until(lambda: bool(set(leases_of(conn, owner_a)[0]) & set(SLOW)), timeout=30)
                 for k, country in enumerate(batch):
                     farm.add(fast[n + k], meeting(country))
                 expected += batch
