@@ -9,10 +9,9 @@ address. Both follow no redirects on their own: fetch follows them hop by hop.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import ssl
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -64,23 +63,34 @@ class Http:
     trusted: httpx.AsyncClient
     guarded: httpx.AsyncClient
     hosts: HostLimiter = field(default_factory=lambda: HostLimiter(4))
-    # more clients like ``trusted`` (same settings, own small pools), taken in turn with it
+    # more clients like ``trusted`` (same settings, own small pools), used with it
     shards: tuple[httpx.AsyncClient, ...] = ()
-    _turn: itertools.count[int] = field(default_factory=itertools.count)
+    _busy: list[int] = field(default_factory=list)  # requests in flight: trusted, *shards
+
+    def __post_init__(self) -> None:
+        self._busy = [0] * (1 + len(self.shards))
 
     @classmethod
     def single(cls, client: httpx.AsyncClient, per_host: int = 4) -> Http:
         """Use one client for every hop (tests, and ``allow_private_links`` setups)."""
         return cls(client, client, HostLimiter(per_host))
 
-    def client_for(self, url: httpx.URL, trusted_host: str | None) -> httpx.AsyncClient:
-        """The trusted client on the host typed in monitor.yaml, the guarded one elsewhere."""
-        if trusted_host is not None and url.host.lower() == trusted_host.lower():
-            if self.shards:
-                turn = next(self._turn) % (len(self.shards) + 1)
-                return self.shards[turn - 1] if turn else self.trusted
-            return self.trusted
-        return self.guarded
+    @contextmanager
+    def client_for(self, url: httpx.URL, trusted_host: str | None) -> Iterator[httpx.AsyncClient]:
+        """The trusted client on the host typed in monitor.yaml, the guarded one elsewhere;
+        held for one request. Of the trusted clients, the one with the fewest requests in
+        flight: taken in turn, two slow feeds could fill one client's small pool and every
+        feed whose turn fell on it would wait behind them."""
+        if trusted_host is None or url.host.lower() != trusted_host.lower():
+            yield self.guarded
+            return
+        busy = self._busy
+        i = busy.index(min(busy)) if len(busy) > 1 else 0
+        busy[i] += 1
+        try:
+            yield self.shards[i - 1] if i else self.trusted
+        finally:
+            busy[i] -= 1
 
     async def aclose(self) -> None:
         await self.trusted.aclose()

@@ -85,13 +85,13 @@ async def fetch_feed(
     seen = {str(current)}
     permanent = True
     for _ in range(max_redirects + 1):
-        client = http.client_for(current, trusted_host)
         async with http.hosts.slot(_host_port(current)):
-            started = loop.time()
-            try:
-                hop = await _hop(client, url, current, request_headers, max_bytes, budget)
-            finally:
-                budget -= loop.time() - started
+            with http.client_for(current, trusted_host) as client:
+                started = loop.time()
+                try:
+                    hop = await _hop(client, url, current, request_headers, max_bytes, budget)
+                finally:
+                    budget -= loop.time() - started
         if isinstance(hop, FetchResult):
             result = hop
             if permanent and str(current) != url:

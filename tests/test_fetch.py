@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from monitor.backoff import parse_retry_after
-from monitor.clients import make_client
+from monitor.clients import make_client, make_http
 from monitor.errors import FetchError, FetchErrorKind
 from monitor.fetch import FetchResult, fetch_feed
 
@@ -322,3 +322,52 @@ def test_304_and_redirect_keep_the_connection_alive() -> None:
         return connections, statuses
 
     assert asyncio.run(go()) == (1, [304, 304, 304])
+
+
+def test_a_feed_never_waits_behind_slow_feeds_while_a_connection_is_free() -> None:
+    """Feed requests go to the trusted client with the fewest in flight. Two clients of two
+    connections; two slow feeds in flight: every fast feed is answered while they hang (taken
+    in turn, both slow feeds landed on one client and each second fast feed queued behind
+    them)."""
+
+    async def go() -> tuple[list[int], int]:
+        release = asyncio.Event()
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while head := await reader.readuntil(b"\r\n\r\n"):
+                    if head.startswith(b"GET /slow"):
+                        await release.wait()
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nrss")
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass  # the client closed the connection
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        http = make_http(max_connections=4, per_host=10, allow_private_links=True)
+        assert len(http.shards) == 1  # two clients of two connections
+
+        def get(path: str) -> asyncio.Task[FetchResult]:
+            return asyncio.create_task(fetch_feed(http, base + path, trusted_host="127.0.0.1"))
+
+        try:
+            slow = []
+            fast = []
+            for _ in range(2):  # slow, fast, slow, fast: in turn, both slow ones on one client
+                slow.append(get("/slow"))
+                await asyncio.sleep(0.05)
+                fast.append(await get("/fast"))
+            fast += await asyncio.wait_for(asyncio.gather(*(get("/fast") for _ in range(4))), 5)
+            hanging = sum(not t.done() for t in slow)
+            release.set()
+            await asyncio.gather(*slow)
+        finally:
+            await http.aclose()
+            server.close()
+            await server.wait_closed()
+        return [r.status for r in fast], hanging
+
+    assert asyncio.run(go()) == ([200] * 6, 2)
