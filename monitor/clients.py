@@ -146,7 +146,7 @@ def make_http(
     if allow_private_links:
         return Http(trusted, trusted, HostLimiter(per_host), tuple(shards))
     backend = GuardedBackend(resolve=resolve) if resolve else GuardedBackend()
-    transport = GuardedTransport(max_connections=max_connections, backend=backend)
+    transport = GuardedTransport(max_connections=max_connections, backend=backend, verify=verify)
     guarded = make_client(user_agent=user_agent, transport=transport)
     return Http(trusted, guarded, HostLimiter(per_host), tuple(shards))
 

@@ -116,10 +116,12 @@ def insert_for(engine: Engine, table: Any) -> Any:
     """INSERT for ``engine``'s dialect, so ``on_conflict_do_*`` works on SQLite and PostgreSQL."""
     # imported here: the PostgreSQL dialect costs ~60 ms of every start on SQLite
     if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
 
 
 def ping(engine: Engine) -> bool:

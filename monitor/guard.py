@@ -13,6 +13,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -143,11 +144,17 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     """
 
     def __init__(
-        self, *, max_connections: int = 20, backend: httpcore.AsyncNetworkBackend | None = None
+        self,
+        *,
+        max_connections: int = 20,
+        backend: httpcore.AsyncNetworkBackend | None = None,
+        verify: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(trust_env=False)
+        # one context for both pools: building one reads the CA bundle (~35 ms)
+        verify = verify or httpx.create_ssl_context(trust_env=False)
+        super().__init__(verify=verify, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=verify,
             max_connections=max_connections,
             max_keepalive_connections=max(1, max_connections // 2),
             keepalive_expiry=5.0,

@@ -397,3 +397,44 @@ def test_unsanitised_html_still_leaves_only_text_and_rebased_link_and_guid() -> 
     assert entry.text == "Met envoy.\nEnd."
     assert entry.link == "https://mod.example/feeds/news/5"
     assert entry.key == "https://mod.example/feeds/g/5"
+
+
+BASES = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://mod.example/a/">
+<title>Bases</title>
+<entry xml:base="sub/"><title>One</title><link href="one.html"/><id>tag:mod,1</id>
+  <summary>First.</summary></entry>
+<entry xml:base="javascript:alert(1)//"><title>Two</title><link href="two.html"/>
+  <id>two</id><summary>Second.</summary></entry>
+<entry xml:base="https://other.example/LONG/"><title>Three</title>
+  <link href="../three.html?q=1#f"/><id>/ids/3</id><summary>Third.</summary></entry>
+<entry><title>Four</title><link href="https://mod.example/four"/><id>four</id></entry>
+</feed>""".replace(b"LONG", b"x" * 3000)
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("https://mod.example/feeds/news.xml", RSS),
+        ("https://mod.example/feeds/rss.xml", HOSTILE_HTML),
+        ("https://mod.example/feeds/atom.xml", BASES),
+    ],
+    ids=["rss", "hostile-html", "xml-base"],
+)
+def test_remembered_url_joins_give_feedparsers_own_answers(
+    url: str, body: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """monitor.parse keeps feedparser's URL joins (issue 7); the entries are the same as with
+    feedparser's functions, a second parse (answers from the cache) included, and long
+    arguments go around the cache."""
+    import feedparser.mixin
+    import feedparser.urls
+
+    remembered = [parse_feed(url, body, XML_HEADERS) for _ in range(2)]
+    monkeypatch.setattr(
+        feedparser.mixin, "make_safe_absolute_uri", feedparser.urls.make_safe_absolute_uri
+    )
+    monkeypatch.setattr(feedparser.mixin, "_urljoin", feedparser.urls._urljoin)
+    own = parse_feed(url, body, XML_HEADERS)
+    assert remembered == [own, own]
+    assert own  # the table's feeds all have entries
