@@ -13,14 +13,18 @@ import html
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
-
-import apprise
+from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.models import CONSOLE, DeliveryResult, Message, SubscriberSpec, channel_id
 from monitor.render import slack_escape
 
 __all__ = ["Notifier", "redacted", "slack_escape", "validate_channels"]
+
+if TYPE_CHECKING:
+    import apprise
+
+# apprise is imported where it is used: it costs ~0.2 s of start-up that commands and
+# console-only setups never need; a Notifier with channels imports it when built.
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,8 @@ SEND_TIMEOUT = 60.0
 
 
 def _apprise_for(url: str, min_interval: float | None = None) -> apprise.Apprise | None:
+    import apprise
+
     obj = apprise.Apprise()
     if not obj.add(url):
         return None
@@ -42,6 +48,8 @@ def redacted(url: str) -> str:
     """A channel URL safe for logs: apprise hides passwords and tokens."""
     if url == CONSOLE:
         return url
+    import apprise
+
     obj = apprise.Apprise()
     if obj.add(url):
         plugin: Any = next(iter(obj))
@@ -78,6 +86,8 @@ class Notifier:
         self._objects: dict[str, apprise.Apprise | None] = {}
         self._console = console
         self._min_interval = min_interval
+        if any(url != CONSOLE for url in self._urls.values()):
+            import apprise  # noqa: F401  # now, not on the event loop at the first send
 
     def has_channel(self, subscriber: str, channel: str) -> bool:
         return (subscriber, channel) in self._urls
@@ -101,6 +111,8 @@ class Notifier:
         obj = self._objects[url]
         if obj is None:
             return DeliveryResult(False, retryable=False, detail="apprise rejects the URL")
+        import apprise
+
         plugin: Any = next(iter(obj))
         formats = plugin.notify_format
         preferred = formats[0] if isinstance(formats, tuple) else formats
