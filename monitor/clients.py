@@ -65,7 +65,7 @@ class Http:
     hosts: HostLimiter = field(default_factory=lambda: HostLimiter(4))
     # more clients like ``trusted`` (same settings, own small pools), used with it
     shards: tuple[httpx.AsyncClient, ...] = ()
-    _busy: list[int] = field(default_factory=list)  # requests in flight: trusted, *shards
+    _busy: list[int] = field(init=False)  # requests in flight: trusted, *shards
 
     def __post_init__(self) -> None:
         self._busy = [0] * (1 + len(self.shards))
@@ -85,7 +85,7 @@ class Http:
             yield self.guarded
             return
         busy = self._busy
-        i = busy.index(min(busy)) if len(busy) > 1 else 0
+        i = busy.index(min(busy))
         busy[i] += 1
         try:
             yield self.shards[i - 1] if i else self.trusted
