@@ -115,9 +115,8 @@ class FeedStore:
         feed in one transaction (a tick's 304s are written together)."""
         if not done:
             return
-        with self._guard("save polls"), self._session() as s:
-            s.execute(POLL_DONE, [d.params() for d in done])
-            s.commit()
+        with self._guard("save polls"), self.engine.begin() as conn:
+            conn.execute(POLL_DONE, [d.params() for d in done])
 
     # ------------------------------------------------------------ catch-up
 

@@ -85,6 +85,22 @@ def test_claims_are_exclusive_until_the_lease_expires(store: Store) -> None:
     ]
 
 
+def test_claims_take_the_most_overdue_first_up_to_the_limit_with_their_whole_state(
+    store: Store,
+) -> None:
+    feeds = [FeedSpec(f"F{i}", f"http://127.0.0.1:1/{i}.xml", FEED.interval) for i in range(5)]
+    store.sync_feeds(feeds, NOW)
+    for i, f in enumerate(sorted(store.feeds(), key=lambda f: f.url)):
+        # feed i fell due i minutes before NOW, and was last seen with validators
+        store.save_poll(f.id, NOW, NOW - timedelta(minutes=i), etag=f'"e{i}"', new_items=1)
+    taken = store.claim_due_feeds(NOW, 3, "a", timedelta(minutes=1))
+    assert [f.url for f in taken] == [feeds[i].url for i in (4, 3, 2)]
+    listed = {f.id: f for f in store.feeds()}
+    assert taken == [listed[f.id] for f in taken]  # every field, as the listing reads it
+    assert taken[0].etag == '"e4"' and taken[0].last_new_item_at == NOW
+    assert len(store.claim_due_feeds(NOW, 3, "b", timedelta(minutes=1))) == 2
+
+
 def test_save_poll_schedules_and_records_errors(store: Store) -> None:
     store.sync_feeds([FEED], NOW)
     (feed,) = store.claim_due_feeds(NOW, 10, "a", timedelta(minutes=1))
