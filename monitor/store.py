@@ -190,11 +190,9 @@ class Store(FeedStore, EventStore, OutboxStore, OpsStore):
             by_key.setdefault(e.key, e)
         if not by_key:
             return []
-        with self._guard("add items"), self._session() as s:
-            added = insert_new_items(s, self.engine, feed_id, by_key.values(), now)
-            new = [(item_id, by_key[key]) for item_id, key in added]
-            s.commit()
-        return new
+        with self._guard("add items"), self.engine.begin() as conn:
+            added = insert_new_items(conn, self.engine, feed_id, by_key.values(), now)
+        return [(item_id, by_key[key]) for item_id, key in added]
 
     # ------------------------------------------------------------ errors
 

@@ -10,13 +10,13 @@ instances: a ``merge_locks`` row is locked first (SQLite's single writer does th
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, or_, select
+from sqlalchemy import Connection, Engine, Row, bindparam, or_, select, update
 from sqlmodel import Session, col
 
 from monitor.db import insert_for
@@ -59,7 +59,7 @@ _ITEMS: dict[str, Any] = {}  # the items INSERT per dialect, built once (compile
 
 
 def insert_new_items(
-    s: Session, engine: Engine, feed_id: int, entries: Iterable[Entry], now: datetime
+    s: Connection, engine: Engine, feed_id: int, entries: Iterable[Entry], now: datetime
 ) -> list[tuple[int, str]]:
     """INSERT a feed's entries, skipping the ones it already has; returns (id, key) of the
     rows it added: the only way items enter the database. One statement for every row
@@ -98,6 +98,17 @@ def _statement(engine: Engine, name: str) -> Any:
             insert = insert_for(engine, locks)
             stmt = insert.on_conflict_do_update(
                 index_elements=["key"], set_={"touched_at": insert.excluded.touched_at}
+            )
+        elif name == "event":
+            stmt = (
+                insert_for(engine, _EVENTS)
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(*_EVENTS.c)
+            )
+        elif name == "delivery":
+            deliveries = DeliveryRow.__table__  # type: ignore[attr-defined]
+            stmt = insert_for(engine, deliveries).on_conflict_do_nothing(
+                index_elements=["event_id", "subscriber", "channel"]
             )
         else:
             sources = EventSourceRow.__table__  # type: ignore[attr-defined]
@@ -154,7 +165,10 @@ class EventStore:
                 self.save_polls([done])
             return Recorded([], [], [])
         out = Recorded([], [], [])
-        with self._guard("record entries"), self._session() as s:
+        # Core on one connection, not the ORM: a poll's first fetch of 1,000 feeds records
+        # 20,000 items and merges 2,000 reports, and the Session's per-statement bookkeeping
+        # and row objects cost more than the SQL
+        with self._guard("record entries"), self.engine.begin() as s:
             entries = [e for e, _ in by_key.values()]
             ids = {
                 key: item_id
@@ -162,21 +176,23 @@ class EventStore:
             }
             new = [(ids[k], e, reports_of(ms)) for k, (e, ms) in by_key.items() if k in ids]
             self._lock(s, sorted({lock_key(r) for _, _, reps in new for r in reps}), now)
+            sources: list[dict[str, Any]] = []  # (event, item) links, inserted together
             for item_id, entry, reports in new:
                 out.new_items.append((item_id, entry))
                 fed: set[int] = set()  # an item's meetings the matcher kept apart stay apart
                 for report in reports:
-                    fed.add(
-                        self._merge(
-                            s, item_id, report, seen_at(entry, now), router, now, alert, out, fed
-                        )
-                    )
+                    seen = seen_at(entry, now)
+                    event_id, evidence = self._merge(s, report, seen, router, now, alert, out, fed)
+                    fed.add(event_id)
+                    link = {"event_id": event_id, "item_id": item_id, "evidence": evidence}
+                    sources.append(link | {"seen_at": now})
+            if sources:
+                s.execute(_statement(self.engine, "source"), sources)
             if done is not None:
                 s.execute(POLL_DONE, [replace(done, new_items=len(out.new_items)).params()])
-            s.commit()
         return out
 
-    def _lock(self, s: Session, keys: list[str], now: datetime) -> None:
+    def _lock(self, s: Connection, keys: list[str], now: datetime) -> None:
         # sorted, so two transactions needing the same locks never wait on each other
         # (executemany runs the rows in this order)
         if keys:
@@ -186,8 +202,7 @@ class EventStore:
 
     def _merge(
         self,
-        s: Session,
-        item_id: int,
+        s: Connection,
         report: Report,
         seen: datetime,
         router: Router,
@@ -195,97 +210,82 @@ class EventStore:
         alert: bool,
         out: Recorded,
         fed: set[int],
-    ) -> int:
-        same = find_same(report, self._candidates(s, report, seen), seen, fed)
-        row = s.get(EventRow, same.id) if same else self._insert_event(s, report, seen, now)
-        assert row is not None and row.id is not None
+    ) -> tuple[int, str]:
+        """Attach a report to the event it tells of, or a new one; returns the event's id
+        and the report's evidence for it."""
+        rows = {r.id: r for r in self._candidates(s, report, seen)}
+        same = find_same(report, [_known(r) for r in rows.values()], seen, fed)
+        row = rows[same.id] if same else self._insert_event(s, report, seen, now)
         if same is None and row.id not in out.new_events:
             out.new_events.append(row.id)
         before = same or _known(row)
-        _apply(row, before, absorb(before, report), report)
+        changes = _changes(before, absorb(before, report), report)
         mine = view(report, before) or report.meeting
-        s.execute(
-            _statement(self.engine, "source"),
-            {"event_id": row.id, "item_id": item_id, "evidence": mine.evidence, "seen_at": now},
-        )
         if alert and not row.routed:
-            self._route(s, row, router, now)
+            changes |= self._route(s, row.id, {**row._mapping, **changes}, router, now)
             out.alerted.append(row.id)
-        s.flush()
-        return row.id
+        if changes:
+            s.execute(_UPDATE_EVENT, {"b_id": row.id, **changes})
+        return int(row.id), mine.evidence
 
-    def _candidates(self, s: Session, report: Report, seen: datetime) -> list[KnownEvent]:
+    def _candidates(self, s: Connection, report: Report, seen: datetime) -> Sequence[Row[Any]]:
         lo, hi = window(report, seen)
         countries = sorted({report.meeting.official_country, report.meeting.country})
-        rows: Sequence[EventRow] = (
-            s.execute(
-                _CANDIDATES,
-                {
-                    "kind": str(report.kind),
-                    "countries": countries,
-                    "lo": lo,
-                    "hi": hi,
-                    "from": _start(lo),
-                    "to": _start(hi + timedelta(days=1)),
-                },
-            )
-            .scalars()
-            .all()
-        )
-        # the session holds loaded rows weakly: keep them, so ``s.get`` of the one chosen
-        # is a lookup, not a second query
-        kept: list[EventRow] = s.info.setdefault("candidates", [])
-        kept.extend(rows)
-        return [_known(r) for r in rows]
+        return s.execute(
+            _CANDIDATES,
+            {
+                "kind": str(report.kind),
+                "countries": countries,
+                "lo": lo,
+                "hi": hi,
+                "from": _start(lo),
+                "to": _start(hi + timedelta(days=1)),
+            },
+        ).all()
 
-    def _insert_event(self, s: Session, report: Report, seen: datetime, now: datetime) -> EventRow:
+    def _insert_event(
+        self, s: Connection, report: Report, seen: datetime, now: datetime
+    ) -> Row[Any]:
         m = report.meeting
         values = {**_event_values(m, now), "key": event_key(m, seen), "anchor": seen}
         values["routed"] = False
         if report.peer is not None:
             values |= _peer_values(report.peer)
-        inserted = s.execute(
-            insert_for(self.engine, EventRow)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(col(EventRow.id))
-        ).scalar()
+        inserted = s.execute(_statement(self.engine, "event"), values).first()
         # the key exists only if the rules chose not to merge with it: attach rather than fail
-        found = s.get(EventRow, inserted) if inserted is not None else None
-        if found is None:
-            found = s.execute(
-                select(EventRow).where(col(EventRow.key) == values["key"])
-            ).scalar_one()
-        return found
+        if inserted is None:
+            inserted = s.execute(select(_EVENTS).where(_EVENTS.c.key == values["key"])).one()
+        return inserted
 
-    def _route(self, s: Session, row: EventRow, router: Router, now: datetime) -> None:
-        views = [View(row.watchlist, row.official_id, row.country)]
-        if row.peer_official_id:
-            views.append(View(row.peer_watchlist or "", row.peer_official_id, row.official_country))
-        routes = router(views, EventKind(row.kind))
+    def _route(
+        self, s: Connection, event_id: int, row: Mapping[str, Any], router: Router, now: datetime
+    ) -> dict[str, Any]:
+        """Queue the event's deliveries; returns what changes on its row."""
+        views = [View(row["watchlist"], row["official_id"], row["country"])]
+        if row["peer_official_id"]:
+            views.append(
+                View(row["peer_watchlist"] or "", row["peer_official_id"], row["official_country"])
+            )
+        routes = router(views, EventKind(row["kind"]))
         if routes:
             s.execute(
-                insert_for(self.engine, DeliveryRow)
-                .values(
-                    [
-                        {
-                            "event_id": row.id,
-                            "subscriber": r.subscriber,
-                            "channel": r.channel,
-                            "status": DeliveryStatus.PENDING.value,
-                            "attempts": 0,
-                            "next_attempt_at": r.due_at,
-                            "created_at": now,
-                            "batch": r.batch.value if r.batch else None,
-                        }
-                        for r in routes
-                    ]
-                )
-                .on_conflict_do_nothing(index_elements=["event_id", "subscriber", "channel"])
+                _statement(self.engine, "delivery"),
+                [
+                    {
+                        "event_id": event_id,
+                        "subscriber": r.subscriber,
+                        "channel": r.channel,
+                        "status": DeliveryStatus.PENDING.value,
+                        "attempts": 0,
+                        "next_attempt_at": r.due_at,
+                        "created_at": now,
+                        "batch": r.batch.value if r.batch else None,
+                    }
+                    for r in routes
+                ],
             )
-        row.routed = True
-        held = row.event_date if row.date_source == DateSource.TEXT.value else None
-        row.late = is_late(held, now)
+        held = row["event_date"] if row["date_source"] == DateSource.TEXT.value else None
+        return {"routed": True, "late": is_late(held, now)}
 
     # ------------------------------------------------------------ reading
 
@@ -323,23 +323,29 @@ class EventStore:
         )
 
 
+_EVENTS = EventRow.__table__  # type: ignore[attr-defined]
+
 # Events that may be the one a report tells of: one statement, compiled once.
-_CANDIDATES = select(EventRow).where(
-    col(EventRow.kind) == bindparam("kind"),
-    col(EventRow.official_country).in_(bindparam("countries", expanding=True)),
-    col(EventRow.country).in_(bindparam("countries", expanding=True)),
+_CANDIDATES = select(_EVENTS).where(
+    _EVENTS.c.kind == bindparam("kind"),
+    _EVENTS.c.official_country.in_(bindparam("countries", expanding=True)),
+    _EVENTS.c.country.in_(bindparam("countries", expanding=True)),
     or_(
-        col(EventRow.event_date).between(bindparam("lo"), bindparam("hi")),
-        col(EventRow.anchor).between(bindparam("from"), bindparam("to")),
+        _EVENTS.c.event_date.between(bindparam("lo"), bindparam("hi")),
+        _EVENTS.c.anchor.between(bindparam("from"), bindparam("to")),
     ),
 )
+
+# What a merge changes on an event row: SET takes the columns of the parameters given.
+_UPDATE_EVENT = update(_EVENTS).where(_EVENTS.c.id == bindparam("b_id"))
 
 
 def _start(d: date) -> datetime:
     return datetime.combine(d, time(0), tzinfo=UTC)
 
 
-def _known(r: EventRow) -> KnownEvent:
+def _known(r: Any) -> KnownEvent:
+    """From an events row (a Core row: the same attribute names as EventRow)."""
     assert r.id is not None
     return KnownEvent(
         r.id,
@@ -356,18 +362,24 @@ def _known(r: EventRow) -> KnownEvent:
     )
 
 
-def _apply(row: EventRow, before: KnownEvent, after: KnownEvent, report: Report) -> None:
-    """Write what ``absorb`` filled in: a stated date, the other side, a better counterpart."""
+def _changes(before: KnownEvent, after: KnownEvent, report: Report) -> dict[str, Any]:
+    """The columns to write for what ``absorb`` filled in: a stated date, the other side, a
+    better counterpart."""
+    changes: dict[str, Any] = {}
     if after.date and not before.date:
-        row.event_date, row.date_source = after.date, DateSource.TEXT.value
+        changes |= {"event_date": after.date, "date_source": DateSource.TEXT.value}
     if after.peer and not before.peer:
         other = next(m for m in (report.meeting, report.peer) if m and m.official_id == after.peer)
-        for name, value in _peer_values(other).items():
-            setattr(row, name, value)
+        changes |= _peer_values(other)
     mine = view(report, before)
     if mine is not None and after.counterpart != before.counterpart:
-        row.counterpart, row.evidence, row.trigger = mine.counterpart, mine.evidence, mine.trigger
-        row.spans = _spans(mine)
+        changes |= {
+            "counterpart": mine.counterpart,
+            "evidence": mine.evidence,
+            "trigger": mine.trigger,
+            "spans": _spans(mine),
+        }
+    return changes
 
 
 def _peer_values(m: Meeting) -> dict[str, Any]:
