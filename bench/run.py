@@ -19,6 +19,7 @@ WORKTREE`` measures the work tree as it is.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,12 +63,21 @@ FLOORS = (
 # ---------------------------------------------------------------- monitor source
 
 
-def monitor_source(ref: str) -> tuple[Path | None, str]:
-    """A directory to put first on PYTHONPATH holding monitor at ``ref``, and a label."""
+def monitor_source(ref: str) -> tuple[Path, str]:
+    """A directory to put first on PYTHONPATH holding monitor at ``ref``, and a label.
+
+    The snapshot is byte-compiled, as ``pip install`` does: with PYTHONDONTWRITEBYTECODE set
+    (it is on some machines) every run would otherwise compile monitor's source again,
+    ~0.1 s of start-up no installed copy pays."""
     if ref == "WORKTREE":
         sha = _git("rev-parse", "--short=12", "HEAD")
         dirty = bool(_git("status", "--porcelain", "--", "monitor", "migrations"))
-        return None, f"work tree at {sha}{' + uncommitted changes' if dirty else ''}"
+        dest = Path(tempfile.mkdtemp(prefix="monitor-bench-worktree-"))
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(common.ROOT / "monitor", dest / "monitor", ignore=ignore)
+        shutil.copytree(common.ROOT / "migrations", dest / "monitor" / "migrations", ignore=ignore)
+        _compile(dest)
+        return dest, f"work tree at {sha}{' + uncommitted changes' if dirty else ''}"
     sha = _git("rev-parse", ref)
     dest = Path(tempfile.gettempdir()) / "monitor-bench-src" / sha[:12]
     if not (dest / "monitor" / "migrations").is_dir():
@@ -81,9 +92,14 @@ def monitor_source(ref: str) -> tuple[Path | None, str]:
         subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
         # the wheel maps migrations/ to monitor.migrations; do the same in the snapshot
         shutil.copytree(tmp / "migrations", tmp / "monitor" / "migrations")
+        _compile(tmp)
         shutil.rmtree(dest, ignore_errors=True)
         tmp.rename(dest)
     return dest, f"commit {sha[:12]} ({ref})"
+
+
+def _compile(root: Path) -> None:
+    subprocess.run([PY, "-m", "compileall", "-q", str(root / "monitor")], check=True)
 
 
 def _git(*args: str) -> str:
@@ -451,7 +467,6 @@ def main() -> None:
             urls = [server.url(i) for i in range(n)]
             (nwork / "urls.txt").write_text("\n".join(urls) + "\n")
             these: list[Row] = []
-            reps = range(a.repeat)
 
             def config(name: str, urls: list[str] = urls, nwork: Path = nwork) -> Path:
                 # a fresh database for every run
@@ -464,18 +479,24 @@ def main() -> None:
                     interval="1d",
                 )
 
-            for v in FLOORS:
-                if n > v.max_feeds and not a.all_floors:
-                    continue
-                these += best([run_floor(server, v, n, nwork, env, a.timeout) for _ in reps])
+            runners: list[Callable[[int], list[Row]]] = [
+                functools.partial(_ignore_round, run_floor, server, v, n, nwork, env, a.timeout)
+                for v in FLOORS
+                if n <= v.max_feeds or a.all_floors
+            ]
             if not a.skip_cli:
-                these += best(
-                    [run_monitor_cli(server, n, config(f"cli{k}"), env, a.timeout) for k in reps]
+                runners.append(
+                    functools.partial(
+                        _fresh, run_monitor_cli, server, n, config, "cli", env, a.timeout
+                    )
                 )
             if not a.skip_all:
-                these += best(
-                    [run_monitor_all(server, n, config(f"all{k}"), env, a.timeout) for k in reps]
+                runners.append(
+                    functools.partial(
+                        _fresh, run_monitor_all, server, n, config, "all", env, a.timeout
+                    )
                 )
+            these += in_rounds(runners, a.repeat)
             add_ratios(these)
             rows += these
             loads = f"load average (1 min) {load:.2f} before, {os.getloadavg()[0]:.2f} after"
@@ -507,6 +528,35 @@ def _sub(env: dict[str, str], args: list[str]) -> dict[str, Any]:
     doc = _last_json(proc.stdout)
     doc["seconds"] = time.perf_counter() - started
     return doc
+
+
+def in_rounds(runners: list[Callable[[int], list[Row]]], times: int) -> list[Row]:
+    """Every runner once per round, ``times`` rounds; the best of each. This machine's speed
+    drifts by 20-50% over minutes: in rounds, a drift reaches the floor and monitor alike
+    instead of all of one runner's repeats."""
+    runs: list[list[list[Row]]] = [[] for _ in runners]
+    for k in range(times):
+        for i, runner in enumerate(runners):
+            runs[i].append(runner(k))
+    return [row for r in runs for row in best(r)]
+
+
+def _ignore_round(fn: Callable[..., list[Row]], *args: Any) -> list[Row]:
+    return fn(*args[:-1])  # the last argument is the round
+
+
+def _fresh(
+    fn: Callable[..., list[Row]],
+    server: FeedServer,
+    n: int,
+    config: Callable[[str], Path],
+    name: str,
+    env: dict[str, str],
+    timeout: float,
+    k: int,
+) -> list[Row]:
+    """A monitor run on a config (and database) of its own."""
+    return fn(server, n, config(f"{name}{k}"), env, timeout)
 
 
 def best(runs: list[list[Row]]) -> list[Row]:
