@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
@@ -87,6 +88,7 @@ def _the_matcher() -> Matcher:
     global _matcher
     if _matcher is None:
         _matcher = Matcher(_watchlists, load_gazetteer())
+        gc.freeze()  # it lives as long as this worker: no full collection walks it again
     return _matcher
 
 
