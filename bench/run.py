@@ -92,9 +92,9 @@ def monitor_source(ref: str) -> tuple[Path, str]:
         subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
         # the wheel maps migrations/ to monitor.migrations; do the same in the snapshot
         shutil.copytree(tmp / "migrations", tmp / "monitor" / "migrations")
-        _compile(tmp)
         shutil.rmtree(dest, ignore_errors=True)
         tmp.rename(dest)
+    _compile(dest)  # also a snapshot left by an older bench that did not compile it
     return dest, f"commit {sha[:12]} ({ref})"
 
 
