@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 
 from monitor.errors import StoreError
 from monitor.models import Event, EventKind, Source
-from monitor.store_events import meeting_from_row
+from monitor.store_eventreads import meeting_from_row
 from monitor.tables import EventRow, EventSourceRow, FeedRow, ItemRow
 
 

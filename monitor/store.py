@@ -24,6 +24,7 @@ from monitor.models import (
     Entry,
     FeedSpec,
 )
+from monitor.store_eventreads import EventReads
 from monitor.store_events import EventStore, insert_new_items
 from monitor.store_ops import OpsStore
 from monitor.store_outbox import OutboxStore
@@ -83,7 +84,7 @@ def _claim_statement() -> Update:
 _CLAIM = _claim_statement()
 
 
-class Store(FeedStore, EventStore, OutboxStore, OpsStore):
+class Store(FeedStore, EventStore, EventReads, OutboxStore, OpsStore):
     """The database behind one daemon (or one of several sharing PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:

@@ -1,5 +1,6 @@
 """I/O: the SQL behind events (issue 4): new items, their meetings merged into events, and the
-outbox rows of the events that alert, all in one transaction; events read back for rendering.
+outbox rows of the events that alert, all in one transaction (reading events back:
+``store_eventreads``).
 
 A mixin of ``store.Store`` (which provides ``engine``, ``_session`` and ``_guard``). The merge
 decisions are ``events``' pure rules; this module loads what they need and writes what they
@@ -17,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, bindparam, or_, select, update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from monitor.db import insert_for
 from monitor.events import (
@@ -36,14 +37,11 @@ from monitor.models import (
     DateSource,
     DeliveryStatus,
     Entry,
-    Event,
     EventKind,
     Meeting,
-    Source,
-    Span,
 )
 from monitor.routing import Route, View
-from monitor.tables import DeliveryRow, EventRow, EventSourceRow, FeedRow, ItemRow, MergeLockRow
+from monitor.tables import DeliveryRow, EventRow, EventSourceRow, ItemRow, MergeLockRow
 
 Router = Callable[[Sequence[View], EventKind], list[Route]]
 
@@ -287,41 +285,6 @@ class EventStore:
         held = row["event_date"] if row["date_source"] == DateSource.TEXT.value else None
         return {"routed": True, "late": is_late(held, now)}
 
-    # ------------------------------------------------------------ reading
-
-    def event(self, event_id: int) -> Event | None:
-        with self._guard("load event"), self._session() as s:
-            row = s.get(EventRow, event_id)
-            return None if row is None else self._event(s, row)
-
-    def recent_events(self, limit: int = 20) -> list[Event]:
-        with self._guard("list events"), self._session() as s:
-            rows = s.execute(
-                select(EventRow)
-                .order_by(col(EventRow.first_seen).desc(), col(EventRow.id).desc())
-                .limit(limit)
-            ).scalars()
-            return [self._event(s, r) for r in rows]
-
-    def _event(self, s: Session, row: EventRow) -> Event:
-        sources = s.execute(
-            select(col(FeedRow.name), col(ItemRow.title), col(ItemRow.link), col(ItemRow.published))
-            .select_from(EventSourceRow)
-            .join(ItemRow, col(ItemRow.id) == col(EventSourceRow.item_id))
-            .join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
-            .where(col(EventSourceRow.event_id) == row.id)
-            .order_by(col(EventSourceRow.seen_at), col(EventSourceRow.id))
-        ).all()
-        assert row.id is not None
-        return Event(
-            id=row.id,
-            meeting=meeting_from_row(row),
-            first_seen=row.first_seen,
-            sources=tuple(Source(*src) for src in sources),
-            late=row.late,
-            peer=row.peer_official_name or "",
-        )
-
 
 _EVENTS = EventRow.__table__  # type: ignore[attr-defined]
 
@@ -410,21 +373,3 @@ def _event_values(m: Meeting, now: datetime) -> dict[str, Any]:
         "spans": _spans(m),
         "first_seen": now,
     }
-
-
-def meeting_from_row(r: EventRow) -> Meeting:
-    """The Meeting an events row stores (the web queries read rows the same way)."""
-    return Meeting(
-        official_id=r.official_id,
-        official_name=r.official_name,
-        official_country=r.official_country,
-        watchlist=r.watchlist,
-        country=r.country,
-        kind=EventKind(r.kind),
-        date=r.event_date,
-        date_source=DateSource(r.date_source),
-        evidence=r.evidence,
-        trigger=r.trigger,
-        counterpart=r.counterpart,
-        spans=tuple(Span(a, b, role) for a, b, role in json.loads(r.spans or "[]")),
-    )
