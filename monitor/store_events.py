@@ -177,13 +177,19 @@ class EventStore:
             sources: list[dict[str, Any]] = []  # (event, item) links, inserted together
             for item_id, entry, reports in new:
                 out.new_items.append((item_id, entry))
+                seen = seen_at(entry, now)
                 fed: set[int] = set()  # an item's meetings the matcher kept apart stay apart
                 for report in reports:
-                    seen = seen_at(entry, now)
                     event_id, evidence = self._merge(s, report, seen, router, now, alert, out, fed)
                     fed.add(event_id)
-                    link = {"event_id": event_id, "item_id": item_id, "evidence": evidence}
-                    sources.append(link | {"seen_at": now})
+                    sources.append(
+                        {
+                            "event_id": event_id,
+                            "item_id": item_id,
+                            "evidence": evidence,
+                            "seen_at": now,
+                        }
+                    )
             if sources:
                 s.execute(_statement(self.engine, "source"), sources)
             if done is not None:
