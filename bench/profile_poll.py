@@ -147,6 +147,8 @@ def main() -> None:
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
+        if a.monitor_ref == "WORKTREE":  # a copy made for this run only
+            shutil.rmtree(src, ignore_errors=True)
     sys.stdout.flush()
 
 

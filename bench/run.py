@@ -19,7 +19,6 @@ WORKTREE`` measures the work tree as it is.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import platform
@@ -479,23 +478,15 @@ def main() -> None:
                     interval="1d",
                 )
 
-            runners: list[Callable[[int], list[Row]]] = [
-                functools.partial(_ignore_round, run_floor, server, v, n, nwork, env, a.timeout)
+            runners = [
+                _floor_runner(server, v, n, nwork, env, a.timeout)
                 for v in FLOORS
                 if n <= v.max_feeds or a.all_floors
             ]
             if not a.skip_cli:
-                runners.append(
-                    functools.partial(
-                        _fresh, run_monitor_cli, server, n, config, "cli", env, a.timeout
-                    )
-                )
+                runners.append(_monitor_runner(run_monitor_cli, server, n, config, "cli", env, a))
             if not a.skip_all:
-                runners.append(
-                    functools.partial(
-                        _fresh, run_monitor_all, server, n, config, "all", env, a.timeout
-                    )
-                )
+                runners.append(_monitor_runner(run_monitor_all, server, n, config, "all", env, a))
             these += in_rounds(runners, a.repeat)
             add_ratios(these)
             rows += these
@@ -515,6 +506,8 @@ def main() -> None:
     if a.json:
         a.json.write_text(json.dumps(results, indent=2, default=str))
     shutil.rmtree(work, ignore_errors=True)
+    if a.monitor_ref == "WORKTREE":  # a copy made for this run only
+        shutil.rmtree(src, ignore_errors=True)
 
 
 def _sub(env: dict[str, str], args: list[str]) -> dict[str, Any]:
@@ -530,7 +523,10 @@ def _sub(env: dict[str, str], args: list[str]) -> dict[str, Any]:
     return doc
 
 
-def in_rounds(runners: list[Callable[[int], list[Row]]], times: int) -> list[Row]:
+Runner = Callable[[int], list[Row]]  # one round's run (the round's number given)
+
+
+def in_rounds(runners: list[Runner], times: int) -> list[Row]:
     """Every runner once per round, ``times`` rounds; the best of each. This machine's speed
     drifts by 20-50% over minutes: in rounds, a drift reaches the floor and monitor alike
     instead of all of one runner's repeats."""
@@ -541,22 +537,23 @@ def in_rounds(runners: list[Callable[[int], list[Row]]], times: int) -> list[Row
     return [row for r in runs for row in best(r)]
 
 
-def _ignore_round(fn: Callable[..., list[Row]], *args: Any) -> list[Row]:
-    return fn(*args[:-1])  # the last argument is the round
+def _floor_runner(
+    server: FeedServer, v: Variant, n: int, nwork: Path, env: dict[str, str], timeout: float
+) -> Runner:
+    return lambda _round: run_floor(server, v, n, nwork, env, timeout)
 
 
-def _fresh(
+def _monitor_runner(
     fn: Callable[..., list[Row]],
     server: FeedServer,
     n: int,
     config: Callable[[str], Path],
     name: str,
     env: dict[str, str],
-    timeout: float,
-    k: int,
-) -> list[Row]:
-    """A monitor run on a config (and database) of its own."""
-    return fn(server, n, config(f"{name}{k}"), env, timeout)
+    a: argparse.Namespace,
+) -> Runner:
+    """Each round's run on a config (and database) of its own."""
+    return lambda k: fn(server, n, config(f"{name}{k}"), env, a.timeout)
 
 
 def best(runs: list[list[Row]]) -> list[Row]:
