@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import common
+import measuring
 import psutil
 
 PY = sys.executable
@@ -201,12 +202,12 @@ def _own() -> float:
 
 def measure(
     server: FeedServer, cmd: list[str], env: dict[str, str], timeout: float
-) -> tuple[common.Measured, int, float]:
+) -> tuple[measuring.Measured, int, float]:
     """Run one phase; the Measured's ``extra["other_cpu"]`` is the CPU time that processes
     other than the child, the feed server and this harness used meanwhile (a busy machine)."""
     r0, c0 = server.snapshot()
     b0, o0 = _busy(), _own()
-    m = common.run_measured(cmd, env=env, timeout=timeout)
+    m = measuring.run_measured(cmd, env=env, timeout=timeout)
     b1, o1 = _busy(), _own()
     r1, c1 = server.snapshot()
     m.extra["other_cpu"] = max(0.0, (b1 - b0) - m.cpu - (c1 - c0) - (o1 - o0))
