@@ -58,12 +58,16 @@ async def poll(
 ) -> dict[str, Any]:
     n_clients = clients if mode == "sharded" else 1
     per_client = max(1, concurrency // n_clients)
+    # One SSL context for every client, as monitor's make_http does: each client building
+    # its own costs ~30 ms (the CA bundle is parsed each time), 0.3 s of start-up at 10
+    verify = httpx.create_ssl_context(trust_env=False)
     pool = [
         httpx.AsyncClient(
             limits=httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client),
             timeout=httpx.Timeout(30.0, connect=5.0),
             follow_redirects=True,
             trust_env=False,
+            verify=verify,
         )
         for _ in range(n_clients)
     ]
