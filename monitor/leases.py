@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from monitor.errors import MonitorError
@@ -26,25 +26,41 @@ def renew_every(lease: timedelta) -> float:
     return max(lease.total_seconds() / 3, 0.2)
 
 
-@contextlib.asynccontextmanager
-async def keep_leases(
-    renew: Callable[[], Awaitable[object]], lease: timedelta, what: str
-) -> AsyncIterator[None]:
-    """Call ``renew`` every :func:`renew_every` seconds until the body finishes."""
-    period = renew_every(lease)
+class keep_leases:  # named as the function it replaced: ``async with keep_leases(...)``
+    """Call ``renew`` every :func:`renew_every` seconds until the body finishes.
 
-    async def loop() -> None:
+    Almost every body ends well within one period (a 304 takes milliseconds), so renewing
+    starts from a timer: a heap push and a cancel per body, where a task per body (created,
+    cancelled, awaited) cost ~30 µs of the event loop's time per unchanged feed.
+    """
+
+    __slots__ = ("_period", "_renew", "_task", "_timer", "_what")
+
+    def __init__(self, renew: Callable[[], Awaitable[object]], lease: timedelta, what: str) -> None:
+        self._renew, self._period, self._what = renew, renew_every(lease), what
+        self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> None:
+        self._timer = asyncio.get_running_loop().call_later(self._period, self._start)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._renewing(), name=f"lease:{self._what}"
+        )
+
+    async def _renewing(self) -> None:
         while True:
-            await asyncio.sleep(period)
             try:
-                await renew()
+                await self._renew()
             except MonitorError as e:  # the database blinked: try again next period
-                log.warning("lease renewal failed what=%s error=%s", what, e)
-
-    task = asyncio.create_task(loop(), name=f"lease:{what}")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+                log.warning("lease renewal failed what=%s error=%s", self._what, e)
+            await asyncio.sleep(self._period)
