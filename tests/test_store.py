@@ -120,6 +120,25 @@ def test_sync_feeds_deactivates_removed_feeds(store: Store) -> None:
     assert store.claim_due_feeds(NOW, 10, "a", timedelta(minutes=1)) == []
 
 
+def test_sync_feeds_renames_and_revives_feeds_and_keeps_their_state(store: Store) -> None:
+    other = FeedSpec("Other", "http://127.0.0.1:1/other.xml", FEED.interval)
+    store.sync_feeds([FEED, other], NOW)
+    (feed,) = [
+        f for f in store.claim_due_feeds(NOW, 10, "a", timedelta(minutes=1)) if f.url == FEED.url
+    ]
+    store.save_poll(feed.id, NOW, NOW + timedelta(hours=1), etag='"v1"')
+    store.sync_feeds([other], NOW)  # FEED removed from the config
+    store.sync_feeds([FeedSpec("Wire, renamed", FEED.url, FEED.interval), other], NOW)  # back
+    store.sync_feeds([FeedSpec("Wire, renamed", FEED.url, FEED.interval), other], NOW)  # again
+    by_url = {f.url: f for f in store.feeds()}
+    assert len(by_url) == 2, "a revived feed is the same row, not a new one"
+    wire = by_url[FEED.url]
+    assert (wire.id, wire.name, wire.active) == (feed.id, "Wire, renamed", True)
+    # its validators and schedule survive: a removed-then-restored feed is not polled afresh
+    assert (wire.etag, wire.next_poll_at) == ('"v1"', NOW + timedelta(hours=1))
+    assert [f.name for f in store.feeds()] == ["Other", "Wire, renamed"], "listed by name"
+
+
 def record(store: Store, feed_id: int, key: str, m: Meeting, subs: list[SubscriberSpec]) -> int:
     """Store one entry reporting ``m``; the id of the event it made or joined."""
     router = lambda views, kind: route(views, kind, subs, NOW)  # noqa: E731
