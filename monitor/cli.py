@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
-from monitor import __version__, app, commands, db, opscli, tools
+from monitor import __version__, app, db
 from monitor.config import Config, config_path, load_config, load_watchlist
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import configure
@@ -88,30 +88,43 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure(args.log_level, json_lines=args.log_json)
     path = config_path(args.config)
+    # each command imports what only it needs: ``run`` and ``poll`` start without the
+    # evaluation tools, the status probe or the backup code
     try:
         if args.command == "eval":
-            return tools.run_eval(args.watchlist, args.corpus, args.json)
-        if args.command == "match" and args.watchlist:
-            return tools.run_match(
-                [load_watchlist(args.watchlist)], args.file, args.published, args.json
-            )
-        config = load_config(path)
+            from monitor.tools import run_eval
+
+            return run_eval(args.watchlist, args.corpus, args.json)
         if args.command == "match":
-            return tools.run_match(list(config.watchlists), args.file, args.published, args.json)
+            from monitor.tools import run_match
+
+            watchlists = [load_watchlist(args.watchlist)] if args.watchlist else None
+            if watchlists is None:
+                watchlists = list(load_config(path).watchlists)
+            return run_match(watchlists, args.file, args.published, args.json)
+        config = load_config(path)
         if args.command == "check-config":
             return _check(config)
         if args.command == "test-notify":
-            return commands.send_test_alert(config, args.subscriber, app.make_notifier(config))
+            from monitor.commands import send_test_alert
+
+            return send_test_alert(config, args.subscriber, app.make_notifier(config))
         if args.command == "run":
             return asyncio.run(app.run(path, config))
         if args.command == "poll":
             return asyncio.run(app.poll_once(config))
         if args.command == "db" and args.db_command == "backup":
-            return opscli.backup(config, args.path)
+            from monitor.opscli import backup
+
+            return backup(config, args.path)
         if args.command == "status":
-            return opscli.status(config)
+            from monitor.opscli import status
+
+            return status(config)
         if args.command == "reload":
-            return opscli.reload(config)
+            from monitor.opscli import reload
+
+            return reload(config)
         if args.command == "db":
             db.upgrade(config.database)
             print(f"database at head: {db.redact(config.database)}")
@@ -120,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "events":
             return _events(store, args.limit, args.format, args.explain)
         if args.command == "deliveries":
-            return commands.deliveries(store, app.make_notifier(config), args.status, args.limit)
+            from monitor.commands import deliveries
+
+            return deliveries(store, app.make_notifier(config), args.status, args.limit)
         return _feeds(store, config)
     except ConfigError as e:
         print(f"monitor: config error: {e}", file=sys.stderr)
@@ -160,11 +175,13 @@ def _events(store: Store, limit: int, fmt: str, explain: bool = False) -> int:
             out.append(d)
         print(json.dumps(out, default=str, ensure_ascii=False, indent=2))
         return 0
+    from monitor.tools import explain as explained
+
     if not events:
         print("no meetings detected yet")
     for e in events:
         print(f"#{e.id}  {event_subject(e)}  [{len(e.sources)} source(s)]")
-        print(tools.explain(e.meeting) if explain else f"      {e.meeting.evidence}")
+        print(explained(e.meeting) if explain else f"      {e.meeting.evidence}")
     return 0
 
 

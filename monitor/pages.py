@@ -16,10 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-import lxml.html
-from cssselect import GenericTranslator, SelectorError
-from lxml import etree
-
 from monitor.errors import ParseError
 from monitor.models import Entry
 from monitor.normalise import squash
@@ -38,8 +34,14 @@ class Page:
     older: str | None = None
 
 
+# lxml and cssselect are imported where pages are parsed (~11 ms): most configs have no
+# listing or Telegram source, and every command and every start would pay for them.
+
+
 def check_selector(selector: str) -> None:
     """Raise ValueError when ``selector`` is not a CSS selector we can run."""
+    from cssselect import GenericTranslator, SelectorError
+
     try:
         GenericTranslator().css_to_xpath(selector)
     except SelectorError as e:
@@ -71,6 +73,9 @@ def _document(url: str, body: bytes, content_type: str) -> Any:
     text = _XML_DECL.sub("", decode_html(body, content_type), count=1)
     if not text.strip():
         raise ParseError(url, "empty body")
+    import lxml.html
+    from lxml import etree
+
     try:
         return lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError) as e:
@@ -95,6 +100,8 @@ def _web(base: str, href: str | None) -> str | None:
 
 
 def _text(el: Any) -> str:
+    import lxml.html
+
     return html_to_text(lxml.html.tostring(el, encoding="unicode"))
 
 
