@@ -32,7 +32,7 @@ from typing import Any
 
 import common
 from aiosmtpd.controller import Controller
-from run import PY, FeedServer
+from harness import PY, FeedServer
 
 BACKLOG_OFFICIALS = 50  # officials 0..49 are left to the feeds' own items (none by default)
 

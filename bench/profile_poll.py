@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 import common
-from run import PY, FeedServer, child_env, monitor_source
+from harness import PY, FeedServer, child_env, monitor_source
 
 # (bucket, markers): a sample goes to the first bucket any of whose markers is on its stack.
 BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import resource
 import shutil
@@ -29,18 +28,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import common
 import measuring
 import psutil
-
-PY = sys.executable
+from harness import PY, FeedServer, child_env, monitor_source
+from report import Row, add_ratios, best, machine, server_table, table
 
 
 @dataclass(frozen=True)
@@ -60,134 +57,7 @@ FLOORS = (
 )
 
 
-# ---------------------------------------------------------------- monitor source
-
-
-def monitor_source(ref: str) -> tuple[Path, str]:
-    """A directory to put first on PYTHONPATH holding monitor at ``ref``, and a label.
-
-    The snapshot is byte-compiled, as ``pip install`` does: with PYTHONDONTWRITEBYTECODE set
-    (it is on some machines) every run would otherwise compile monitor's source again,
-    ~0.1 s of start-up no installed copy pays."""
-    if ref == "WORKTREE":
-        sha = _git("rev-parse", "--short=12", "HEAD")
-        dirty = bool(_git("status", "--porcelain", "--", "monitor", "migrations"))
-        dest = Path(tempfile.mkdtemp(prefix="monitor-bench-worktree-"))
-        ignore = shutil.ignore_patterns("__pycache__")
-        shutil.copytree(common.ROOT / "monitor", dest / "monitor", ignore=ignore)
-        shutil.copytree(common.ROOT / "migrations", dest / "monitor" / "migrations", ignore=ignore)
-        _compile(dest)
-        return dest, f"work tree at {sha}{' + uncommitted changes' if dirty else ''}"
-    sha = _git("rev-parse", ref)
-    dest = Path(tempfile.gettempdir()) / "monitor-bench-src" / sha[:12]
-    if not (dest / "monitor" / "migrations").is_dir():
-        tmp = dest.with_suffix(".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        archive = subprocess.run(
-            ["git", "-C", str(common.ROOT), "archive", sha, "monitor", "migrations"],
-            check=True,
-            capture_output=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
-        # the wheel maps migrations/ to monitor.migrations; do the same in the snapshot
-        shutil.copytree(tmp / "migrations", tmp / "monitor" / "migrations")
-        shutil.rmtree(dest, ignore_errors=True)
-        tmp.rename(dest)
-    _compile(dest)  # also a snapshot left by an older bench that did not compile it
-    return dest, f"commit {sha[:12]} ({ref})"
-
-
-def _compile(root: Path) -> None:
-    subprocess.run([PY, "-m", "compileall", "-q", str(root / "monitor")], check=True)
-
-
-def _git(*args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(common.ROOT), *args], check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
-def child_env(src: Path | None) -> dict[str, str]:
-    env = dict(os.environ)
-    paths = [str(common.BENCH)] + ([str(src)] if src else [])
-    env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env.pop("MONITOR_CONFIG", None)
-    return env
-
-
-# ---------------------------------------------------------------- feed server
-
-
-class FeedServer:
-    def __init__(self, feeds: int, workers: int, log: Path, extra: list[str]) -> None:
-        self.log = log.open("w")
-        self.proc = subprocess.Popen(
-            [
-                PY,
-                str(common.BENCH / "feedserver.py"),
-                "--feeds",
-                str(feeds),
-                "--workers",
-                str(workers),
-                *extra,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        m = re.search(r"READY port=(\d+)", line)
-        if not m:
-            raise SystemExit(f"feed server did not start: {line!r} (see {log})")
-        self.port = int(m.group(1))
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        self.workers = [psutil.Process(p) for p in self.stats()["pids"]]
-
-    def url(self, i: int) -> str:
-        return f"http://127.0.0.1:{self.port}/feed/{i}.xml"
-
-    def stats(self) -> dict[str, Any]:
-        with self.opener.open(f"http://127.0.0.1:{self.port}/stats", timeout=5) as r:
-            doc: dict[str, Any] = json.loads(r.read())
-        return doc
-
-    def snapshot(self) -> tuple[int, float]:
-        cpu = sum(sum(p.cpu_times()[:2]) for p in self.workers)
-        return int(self.stats()["requests"]), cpu
-
-    def stop(self) -> str:
-        """Stop the server; returns its own summary line (requests/s while busy)."""
-        self.proc.terminate()
-        self.proc.wait(10)
-        self.log.close()
-        lines = Path(self.log.name).read_text().splitlines()
-        return next((x for x in reversed(lines) if "served" in x), "")
-
-
 # ---------------------------------------------------------------- one measured phase
-
-
-@dataclass
-class Row:
-    n: int
-    runner: str
-    phase: str  # new | unchanged
-    wall: float
-    cpu: float
-    maxrss_mb: float
-    tree_peak_mb: float
-    feeds_polled: int
-    items: int
-    inner_wall: float | None  # the poll itself, without start-up (when the child reports it)
-    server_requests: int
-    server_cpu: float
-    ok: bool
-    note: str = ""
-    ratio: float | None = None
-    other_cpu: float = 0.0  # CPU-seconds used on the machine by processes not ours
-    cpu_ratio: float | None = None  # CPU time over the floor's least CPU time
 
 
 def _busy() -> float:
@@ -353,78 +223,6 @@ def _last_json(text: str) -> dict[str, Any]:
     return {}
 
 
-# ---------------------------------------------------------------- report
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": os.cpu_count(),
-        "cpu": model,
-        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
-def table(rows: list[Row]) -> str:
-    out = [
-        "| N | runner | poll | wall s | poll s (in-process) | CPU s | maxrss MB | tree peak MB "
-        "| feeds | new items | x floor (wall) | x floor (CPU) | other CPU s | note |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for r in rows:
-        inner = f"{r.inner_wall:.2f}" if r.inner_wall is not None else ""
-        ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
-        ratio += f" | {r.cpu_ratio:.2f}" if r.cpu_ratio is not None else " | "
-        note = r.note if r.ok else "FAILED " + r.note.replace("\n", " ")[:120]
-        out.append(
-            f"| {r.n} | {r.runner} | {r.phase} | {r.wall:.2f} | {inner} | {r.cpu:.2f} "
-            f"| {r.maxrss_mb:.0f} | {r.tree_peak_mb:.0f} | {r.feeds_polled} | {r.items} "
-            f"| {ratio} | {r.other_cpu:.1f} | {note} |"
-        )
-    return "\n".join(out)
-
-
-def server_table(rows: list[Row]) -> str:
-    out = [
-        "| N | runner | poll | requests | server CPU s | requests/s (wall) "
-        "| server capacity req/s per core |",
-        "|---:|---|---|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        cap = r.server_requests / r.server_cpu if r.server_cpu > 0 else float("inf")
-        out.append(
-            f"| {r.n} | {r.runner} | {r.phase} | {r.server_requests} | {r.server_cpu:.2f} "
-            f"| {r.server_requests / r.wall:.0f} | {cap:.0f} |"
-        )
-    return "\n".join(out)
-
-
-def add_ratios(rows: list[Row]) -> None:
-    for n in {r.n for r in rows}:
-        for phase in ("new", "unchanged"):
-            floors = [
-                r for r in rows if r.n == n and r.phase == phase and r.runner.startswith("floor")
-            ]
-            good = [r for r in floors if r.ok]
-            if not good:
-                continue
-            best = min(r.wall for r in good)
-            least_cpu = min(r.cpu for r in good)
-            for r in rows:
-                # a run that polled only part of the feeds has no comparable ratio
-                if r.n == n and r.phase == phase and r.feeds_polled == n:
-                    r.ratio = r.wall / best
-                    r.cpu_ratio = r.cpu / least_cpu
-
-
 # ---------------------------------------------------------------- main
 
 
@@ -555,31 +353,6 @@ def _monitor_runner(
 ) -> Runner:
     """Each round's run on a config (and database) of its own."""
     return lambda k: fn(server, n, config(f"{name}{k}"), env, a.timeout)
-
-
-def best(runs: list[list[Row]]) -> list[Row]:
-    """Per phase, the run with the least wall time (successful runs first)."""
-    for rows in runs:
-        _progress(rows)
-    out = []
-    for i in range(len(runs[0])):
-        candidates = [rows[i] for rows in runs]
-        chosen = min([r for r in candidates if r.ok] or candidates, key=lambda r: r.wall)
-        if len(runs) > 1:
-            chosen.note = f"{chosen.note}; best of {len(runs)}".lstrip("; ")
-        out.append(chosen)
-    return out
-
-
-def _progress(rows: list[Row]) -> None:
-    for r in rows:
-        print(
-            f"  {r.n:>6} {r.runner:<42} {r.phase:<9} wall {r.wall:7.2f}s cpu {r.cpu:7.2f}s "
-            f"rss {r.maxrss_mb:5.0f}MB feeds {r.feeds_polled} items {r.items} "
-            f"other-cpu {r.other_cpu:5.1f}s {'ok' if r.ok else 'FAILED'} {r.note[:200]}",
-            file=sys.stderr,
-            flush=True,
-        )
 
 
 if __name__ == "__main__":
