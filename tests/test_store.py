@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -147,6 +148,24 @@ def record(store: Store, feed_id: int, key: str, m: Meeting, subs: list[Subscrib
         e for e in store.recent_events(50) if any(s.title == f"title {key}" for s in e.sources)
     ]
     return event.id
+
+
+def test_the_same_meeting_seen_from_the_other_side_joins_its_event(store: Store) -> None:
+    store.sync_feeds([FEED], NOW)
+    (feed,) = store.claim_due_feeds(NOW, 10, "a", timedelta(minutes=1))
+    syria_side = meeting("Jordan")
+    jordan_side = replace(
+        syria_side,
+        official_id="hneiti",
+        official_name="Yousef Huneiti",
+        official_country="Jordan",
+        country="Syria",
+        evidence="Huneiti met his Syrian counterpart Abu Qasra.",
+        counterpart_id="abu-qasra",
+    )
+    first = record(store, feed.id, "a", syria_side, [DESK])
+    assert record(store, feed.id, "b", jordan_side, [DESK]) == first, "one meeting, one event"
+    assert record(store, feed.id, "c", meeting("Pakistan"), [DESK]) != first, "another pair"
 
 
 def test_meeting_creates_event_and_routed_outbox_rows_once(store: Store) -> None:
