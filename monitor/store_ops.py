@@ -136,7 +136,17 @@ class OpsStore:
         """SQLite: refresh the planner's statistics where useful; VACUUM if asked."""
         with self._guard("sqlite maintenance"), self.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            conn.exec_driver_sql("PRAGMA optimize")
+            # PRAGMA optimize reads, then may ANALYZE (a write): in WAL mode that upgrade
+            # fails at once, without the busy wait, if another connection holds or has just
+            # committed a write, as a poll does at any moment. Taking the write lock first
+            # makes maintenance wait its turn like any writer.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                conn.exec_driver_sql("PRAGMA optimize")
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
             if vacuum:
                 conn.execute(text("VACUUM"))
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -4,6 +4,8 @@ figures behind /metrics and `monitor status`, and SQLite backup and upkeep."""
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -180,6 +182,40 @@ def test_sqlite_vacuum_after_a_big_purge_and_online_backup(tmp_path: Path) -> No
     store.engine.dispose()
     with pytest.raises(StoreError, match="itself"):
         backup_sqlite(url, tmp_path / "m.db")
+
+
+def test_sqlite_maintenance_waits_for_a_poll_writing_instead_of_failing(tmp_path: Path) -> None:
+    """The daemon housekeeps at start and then every few hours, while polls write: a
+    maintenance pass that meets a write in progress must wait for it, not fail with
+    "database is locked" (as PRAGMA optimize's read-then-write did, at once)."""
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    db.upgrade(url)
+    store = Store(db.make_engine(url))
+    every = timedelta(minutes=5)
+    store.sync_feeds([FeedSpec(f"F{i}", f"http://127.0.0.1:1/{i}", every) for i in range(50)], NOW)
+    store.feeds()  # the tables a pooled connection has read are the ones optimize analyses
+    store.claim_due_feeds(NOW, 1, "a", LEASE)
+    locked, released = threading.Event(), threading.Event()
+
+    def poll_writing() -> None:
+        with sqlite3.connect(tmp_path / "m.db", isolation_level=None, timeout=10) as other:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE feeds SET name = name || '!'")
+            locked.set()
+            time.sleep(0.4)
+            other.execute("COMMIT")
+            released.set()
+
+    writer = threading.Thread(target=poll_writing)
+    writer.start()
+    try:
+        assert locked.wait(5)
+        store.sqlite_maintain(vacuum=False)  # raised StoreError at once before
+        assert released.is_set(), "maintenance ran inside another writer's transaction"
+    finally:
+        writer.join()
+        store.engine.dispose()
+    assert all(f.name.endswith("!") for f in Store(db.make_engine(url)).feeds())
 
 
 def test_db_backup_command(tmp_path: Path, capsys) -> None:
