@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 
 from monitor.db import insert_for
 from monitor.errors import StoreError
-from monitor.feedstore import FeedStore
+from monitor.feedstore import POLL_FAILED, FeedStore
 from monitor.feedstore import PollDone as PollDone  # re-exported for pipeline
 from monitor.models import (
     Entry,
@@ -166,29 +166,21 @@ class Store(FeedStore, EventStore, EventReads, OutboxStore, OpsStore):
     ) -> None:
         """Record a poll's outcome and release the lease. ``body_hash`` and ``fetch_url``
         (a permanent redirect's target) are kept unless new values are given."""
-        with self._guard("save poll"), self._session() as s:
-            row = s.get(FeedRow, feed_id)
-            if row is None:
-                return
-            row.next_poll_at = next_poll_at
-            row.lease_owner = row.lease_until = None
-            if error_kind is None:
-                row.failures = 0
-                row.failing_since = None
-                row.last_success_at = now
-                row.etag, row.last_modified = etag, last_modified
-                if new_items:
-                    row.last_new_item_at = now
-                if body_hash is not None:
-                    row.body_hash = body_hash
-                if fetch_url is not None:
-                    row.fetch_url = fetch_url
-            else:
-                row.failures += 1
-                row.failing_since = row.failing_since or now
-                row.last_error_at = now
-                row.last_error_kind, row.last_error = error_kind, (error or "")[:500]
-            s.commit()
+        if error_kind is None:
+            done = PollDone(
+                feed_id, now, next_poll_at, etag, last_modified, new_items, body_hash, fetch_url
+            )
+            self.save_polls([done])
+            return
+        params = {
+            "b_id": feed_id,
+            "b_now": now,
+            "b_next": next_poll_at,
+            "b_kind": error_kind,
+            "b_error": (error or "")[:500],
+        }
+        with self._guard("save poll"), self.engine.begin() as conn:
+            conn.execute(POLL_FAILED, params)
 
     def feeds(self) -> list[FeedState]:
         """Every stored feed's state, by name (the health check reads them every 30 s)."""

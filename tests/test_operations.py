@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -184,20 +184,34 @@ def test_sqlite_vacuum_after_a_big_purge_and_online_backup(tmp_path: Path) -> No
         backup_sqlite(url, tmp_path / "m.db")
 
 
-def test_sqlite_maintenance_waits_for_a_poll_writing_instead_of_failing(tmp_path: Path) -> None:
-    """The daemon housekeeps at start and then every few hours, while polls write: a
-    maintenance pass that meets a write in progress must wait for it, not fail with
-    "database is locked" (as PRAGMA optimize's read-then-write did, at once)."""
+@pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(lambda st, f: st.sqlite_maintain(vacuum=False), id="maintenance"),
+        pytest.param(
+            lambda st, f: st.save_poll(f, NOW, NOW + LEASE, error_kind="network", error="down"),
+            id="failed-poll",
+        ),
+        pytest.param(lambda st, f: st.save_poll(f, NOW, NOW + LEASE, etag='"e"'), id="poll"),
+    ],
+)
+def test_sqlite_writes_wait_for_another_writer_instead_of_failing(
+    tmp_path: Path, operation: Callable[[Store, int], None]
+) -> None:
+    """Polls, the health check, housekeeping and CLI commands write from other threads and
+    processes: a write that meets one in progress must wait for it, not fail with "database
+    is locked". PRAGMA optimize did fail, at once: in WAL mode a statement that reads, then
+    writes, gets no busy wait when another connection commits in between."""
     url = f"sqlite:///{tmp_path / 'm.db'}"
     db.upgrade(url)
     store = Store(db.make_engine(url))
     every = timedelta(minutes=5)
     store.sync_feeds([FeedSpec(f"F{i}", f"http://127.0.0.1:1/{i}", every) for i in range(50)], NOW)
     store.feeds()  # the tables a pooled connection has read are the ones optimize analyses
-    store.claim_due_feeds(NOW, 1, "a", LEASE)
+    feed = store.claim_due_feeds(NOW, 1, "a", LEASE)[0]
     locked, released = threading.Event(), threading.Event()
 
-    def poll_writing() -> None:
+    def another_writer() -> None:
         with sqlite3.connect(tmp_path / "m.db", isolation_level=None, timeout=10) as other:
             other.execute("BEGIN IMMEDIATE")
             other.execute("UPDATE feeds SET name = name || '!'")
@@ -206,16 +220,16 @@ def test_sqlite_maintenance_waits_for_a_poll_writing_instead_of_failing(tmp_path
             other.execute("COMMIT")
             released.set()
 
-    writer = threading.Thread(target=poll_writing)
+    writer = threading.Thread(target=another_writer)
     writer.start()
     try:
         assert locked.wait(5)
-        store.sqlite_maintain(vacuum=False)  # raised StoreError at once before
-        assert released.is_set(), "maintenance ran inside another writer's transaction"
+        operation(store, feed.id)  # raised StoreError at once before
+        assert released.is_set(), "wrote inside another writer's transaction"
     finally:
         writer.join()
-        store.engine.dispose()
-    assert all(f.name.endswith("!") for f in Store(db.make_engine(url)).feeds())
+    assert all(f.name.endswith("!") for f in store.feeds()), "the other write is kept"
+    store.engine.dispose()
 
 
 def test_db_backup_command(tmp_path: Path, capsys) -> None:
