@@ -98,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "match":
             from monitor.tools import run_match
 
-            watchlists = [load_watchlist(args.watchlist)] if args.watchlist else None
-            if watchlists is None:
+            if args.watchlist:
+                watchlists = [load_watchlist(args.watchlist)]
+            else:
                 watchlists = list(load_config(path).watchlists)
             return run_match(watchlists, args.file, args.published, args.json)
         config = load_config(path)
