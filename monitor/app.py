@@ -20,11 +20,12 @@ from pathlib import Path
 from monitor import db, sdnotify
 from monitor.clients import make_http
 from monitor.config import Config, load_config
+from monitor.deps import Deps, close, subscribers_of, utcnow
 from monitor.errors import ConfigError, MonitorError
 from monitor.gazetteer import load_gazetteer
 from monitor.match import Matcher
 from monitor.notify import Notifier
-from monitor.pipeline import Deps, close, drain_outbox, poll_due, subscribers_of, utcnow
+from monitor.pipeline import drain_outbox, poll_due
 from monitor.store import Store
 from monitor.workers import Workers
 

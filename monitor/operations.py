@@ -19,11 +19,12 @@ from pathlib import Path
 
 from monitor import __version__, db, pidfile
 from monitor.config import Config
+from monitor.deps import Deps, utcnow
 from monitor.errors import MonitorError
 from monitor.housekeeping import housekeep
 from monitor.httpd import Endpoint, Response, parse_listen
 from monitor.metrics import DbSnapshot, render_metrics
-from monitor.pipeline import Deps, notify_admins, utcnow
+from monitor.pipeline import notify_admins
 from monitor.probe import assess
 from monitor.scheduler import Ticks
 

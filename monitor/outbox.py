@@ -31,7 +31,7 @@ from monitor.routing import zone
 from monitor.store_outbox import Claimed
 
 if TYPE_CHECKING:
-    from monitor.pipeline import Deps
+    from monitor.deps import Deps
 
 log = logging.getLogger(__name__)
 

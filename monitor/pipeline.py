@@ -6,10 +6,8 @@
     claim deliveries | render | notify | mark sent / retry later / give up   (outbox.py)
 
 Parsing and matching are CPU work: in the daemon they run in worker processes
-(``Deps.workers``, monitor.workers), else in a thread. Writes go through one store thread
-(``Deps.writer``): SQLite has one writer anyway, and threads queueing on its lock cost more
-than the writes. Polls that found nothing new (304, same body) are saved together, one
-UPDATE for all that finished while the previous batch was being written.
+(``Deps.workers``, monitor.workers), else in a thread. Writes go through one store thread,
+and polls that found nothing new (304, same body) are saved together (monitor.deps).
 
 ``poll_feed`` is the per-feed error wall: whatever goes wrong is recorded on the feed and
 logged once, and the other feeds carry on.
@@ -19,131 +17,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-import random
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from monitor.backoff import next_poll_at
-from monitor.clients import Http
-from monitor.config import Config
+from monitor.deps import Deps, subscribers_of, write
+from monitor.deps import utcnow as utcnow  # re-exported for bench/monitor_all.py
 from monitor.errors import FetchError, MonitorError, ParseError
 from monitor.fulltext import FullTextSettings, enrich
 from monitor.gazetteer import load_gazetteer
 from monitor.leases import keep_leases
 from monitor.match import Matcher
-from monitor.metrics import Counters
 from monitor.models import (
-    CONSOLE,
     Backfill,
     Entry,
     EventKind,
     FeedKind,
     FeedSpec,
     Meeting,
-    SubscriberSpec,
 )
-from monitor.notify import Notifier
 from monitor.outbox import check_health
 from monitor.outbox import drain_outbox as drain_outbox  # re-exported for app
 from monitor.outbox import notify_admins as notify_admins  # re-exported (issue 5)
 from monitor.pages import Page
 from monitor.routing import Route, View, route
 from monitor.sources import Limits, Seen, harvest, parse_in_thread
-from monitor.store import FeedState, PollDone, Store
-from monitor.workers import Found, Workers, match_entries
-
-T = TypeVar("T")
+from monitor.store import FeedState, PollDone
+from monitor.workers import Found, match_entries
 
 log = logging.getLogger(__name__)
-
-CONSOLE_SUBSCRIBER = SubscriberSpec("console", (CONSOLE,))
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def subscribers_of(config: Config) -> tuple[SubscriberSpec, ...]:
-    """Configured subscribers, or the console so a first run shows its alerts."""
-    return config.subscribers or (CONSOLE_SUBSCRIBER,)
-
-
-def _writer() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(1, thread_name_prefix="monitor-store")
-
-
-class PollSaves:
-    """Group commit for polls that found nothing new: each waits for its row to be written;
-    all that arrive while a batch is being written go together in the next one."""
-
-    def __init__(self) -> None:
-        self._pending: list[tuple[PollDone, asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
-
-    async def save(self, deps: Deps, done: PollDone) -> None:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((done, waiter))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(deps), name="poll saves")
-        await waiter
-
-    async def _flush(self, deps: Deps) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                await write(deps, deps.store.save_polls, [done for done, _ in batch])
-            except Exception as e:  # StoreError: every poll of the batch hears of it
-                for _, waiter in batch:
-                    if not waiter.done():
-                        waiter.set_exception(e)
-            except BaseException:  # cancelled (the daemon stops): so are the waiting polls
-                for _, waiter in batch + self._pending:
-                    waiter.cancel()
-                raise
-            else:
-                for _, waiter in batch:
-                    if not waiter.done():
-                        waiter.set_result(None)
-
-
-@dataclass
-class Deps:
-    """What the shell needs; built once by app and rebuilt on reload."""
-
-    config: Config
-    store: Store
-    http: Http  # trusted client for configured feed hosts, guarded one for the rest
-    matcher: Matcher | None  # matching in this process (no ``workers``); built when needed
-    notifier: Notifier
-    owner: str
-    clock: Callable[[], datetime] = utcnow
-    rand: Callable[[], float] = field(default=random.random)
-    busy: int = 0  # feeds in flight across overlapping poll ticks (≤ poll.concurrency)
-    health_checked_at: datetime | None = None
-    metrics: Counters = field(default_factory=Counters)  # issue 6: this process's totals
-    workers: Workers | None = None  # parse + match processes (daemon, poll --once); else threads
-    writer: ThreadPoolExecutor = field(default_factory=_writer)  # the one store-writing thread
-    saves: PollSaves = field(default_factory=PollSaves)
-    specs: tuple[Config, dict[str, FeedSpec]] | None = None  # feed specs by URL, per config
-
-
-async def write(deps: Deps, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a store call that writes on the store thread (``Deps.writer``)."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(deps.writer, functools.partial(fn, *args, **kwargs))
-
-
-async def close(deps: Deps) -> None:
-    """Stop the worker processes and the store thread (after the last poll)."""
-    if deps.workers is not None:
-        await deps.workers.aclose()
-    await asyncio.to_thread(deps.writer.shutdown, wait=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,8 @@ from aiosmtpd.controller import Controller
 
 from monitor import app
 from monitor.config import load_config
-from monitor.pipeline import Deps, drain_outbox, poll_due
+from monitor.deps import Deps
+from monitor.pipeline import drain_outbox, poll_due
 from tests.conftest import WATCHLIST, write
 from tests.servers import (
     FeedItem,

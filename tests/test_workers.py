@@ -18,12 +18,13 @@ import psutil
 import pytest
 
 from monitor.config import load_config
+from monitor.deps import close
 from monitor.errors import ParseError
 from monitor.gazetteer import load_gazetteer
 from monitor.match import Matcher
 from monitor.models import Entry, FeedSpec, Watchlist
 from monitor.parse import parse_feed
-from monitor.pipeline import close, poll_due
+from monitor.pipeline import poll_due
 from monitor.store import FeedState
 from monitor.workers import WorkerCrash, Workers
 from tests.site import Reply, Running, poll_all, rss, serve_site, write_config
