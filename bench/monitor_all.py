@@ -68,9 +68,13 @@ async def poll_all(config_path: Path) -> dict[str, Any]:
             closer = getattr(getattr(deps, name, None), "aclose", None)
             if closer is not None:
                 await closer()
-        closer = getattr(pipeline, "close", None)  # worker processes, store thread
-        if closer is not None:
-            await closer(deps)
+        # worker processes, store thread: ``deps.close`` (``pipeline.close`` before the split)
+        try:
+            from monitor.deps import close
+        except ImportError:
+            close = getattr(pipeline, "close", None)
+        if close is not None:
+            await close(deps)
         store.engine.dispose()
 
 
