@@ -140,3 +140,35 @@ def _progress(rows: list[Row]) -> None:
             file=sys.stderr,
             flush=True,
         )
+
+
+def round_table(runs: list[list[list[Row]]]) -> str:
+    """Wall time over the round's best floor, per runner, poll and round (``runs``: runner →
+    round → that round's rows). The best-of table compares each runner's best round, which
+    may not be the floor's; this one shows how far the ratio moves from round to round."""
+    floors = [r for r in runs if r and r[0] and r[0][0].runner.startswith("floor")]
+    others = [r for r in runs if r and r[0] and not r[0][0].runner.startswith("floor")]
+    times = len(runs[0]) if runs else 0
+    out = [
+        "| N | runner | poll | " + " | ".join(f"round {k + 1}" for k in range(times)) + " |",
+        "|---:|---|---|" + "---:|" * times,
+    ]
+    for runner_runs in others:
+        for i, row in enumerate(runner_runs[0]):
+            cells = []
+            for k in range(times):
+                mine = runner_runs[k][i]
+                floor = [
+                    f[k][j].wall
+                    for f in floors
+                    for j, fr in enumerate(f[k])
+                    if fr.phase == mine.phase and fr.ok
+                ]
+                ok = mine.ok and mine.feeds_polled == mine.n and floor
+                cells.append(
+                    f"{mine.wall:.2f} s / {min(floor):.2f} s = {mine.wall / min(floor):.2f}×"
+                    if ok
+                    else "n/a"
+                )
+            out.append(f"| {row.n} | {row.runner} | {row.phase} | " + " | ".join(cells) + " |")
+    return "\n".join(out)

@@ -37,7 +37,7 @@ import common
 import measuring
 import psutil
 from harness import PY, FeedServer, child_env, monitor_source
-from report import Row, add_ratios, best, machine, server_table, table
+from report import Row, add_ratios, best, machine, round_table, server_table, table
 
 
 @dataclass(frozen=True)
@@ -286,11 +286,14 @@ def main() -> None:
                 runners.append(_monitor_runner(run_monitor_cli, server, n, config, "cli", env, a))
             if not a.skip_all:
                 runners.append(_monitor_runner(run_monitor_all, server, n, config, "all", env, a))
-            these += in_rounds(runners, a.repeat)
+            bests, rounds = in_rounds(runners, a.repeat)
+            these += bests
             add_ratios(these)
             rows += these
             loads = f"load average (1 min) {load:.2f} before, {os.getloadavg()[0]:.2f} after"
             print(f"\n## {n} feeds ({loads})\n\n{table(these)}\n", flush=True)
+            if a.repeat > 1:
+                print(f"### {n} feeds, round by round\n\n{rounds}\n", flush=True)
     finally:
         summary = server.stop()
     print("## Poll results\n\n" + table(rows) + "\n")
@@ -325,15 +328,16 @@ def _sub(env: dict[str, str], args: list[str]) -> dict[str, Any]:
 Runner = Callable[[int], list[Row]]  # one round's run (the round's number given)
 
 
-def in_rounds(runners: list[Runner], times: int) -> list[Row]:
-    """Every runner once per round, ``times`` rounds; the best of each. This machine's speed
-    drifts by 20-50% over minutes: in rounds, a drift reaches the floor and monitor alike
-    instead of all of one runner's repeats."""
+def in_rounds(runners: list[Runner], times: int) -> tuple[list[Row], str]:
+    """Every runner once per round, ``times`` rounds: the best of each, and the ratios to
+    the floor round by round (Markdown). This machine's speed drifts by 20-50% over
+    minutes: in rounds, a drift reaches the floor and monitor alike instead of all of one
+    runner's repeats."""
     runs: list[list[list[Row]]] = [[] for _ in runners]
     for k in range(times):
         for i, runner in enumerate(runners):
             runs[i].append(runner(k))
-    return [row for r in runs for row in best(r)]
+    return [row for r in runs for row in best(r)], round_table(runs)
 
 
 def _floor_runner(
