@@ -55,15 +55,16 @@ class FeedState:
 
 _STATE = tuple(f.name for f in fields(FeedState))
 _FEEDS_TABLE: Table = FeedRow.__table__  # type: ignore[attr-defined]
-# the columns of FeedState in its fields' order: a row makes a FeedState by position
-_FEEDS = select(*(_FEEDS_TABLE.c[name] for name in _STATE)).order_by(_FEEDS_TABLE.c.name)
+# the columns of FeedState in its fields' order: a row of them makes a FeedState by position
+_STATE_COLUMNS = tuple(_FEEDS_TABLE.c[name] for name in _STATE)
+_FEEDS = select(*_STATE_COLUMNS).order_by(_FEEDS_TABLE.c.name)
 _SYNC_READ = select(_FEEDS_TABLE.c.url, _FEEDS_TABLE.c.name, _FEEDS_TABLE.c.active)
 
 
 def _claim_statement() -> Update:
     # Built once with bind parameters: a claim runs every few feeds, and building and
     # caching the statement (plus the ORM's bulk-update bookkeeping) cost 4x the SQL itself
-    c = FeedRow.__table__.c  # type: ignore[attr-defined]
+    c = _FEEDS_TABLE.c
     now = bindparam("now", type_=c.next_poll_at.type)
     due = (
         select(c.id)
@@ -74,10 +75,10 @@ def _claim_statement() -> Update:
         .scalar_subquery()
     )
     return (
-        update(FeedRow.__table__)  # type: ignore[attr-defined]
+        update(_FEEDS_TABLE)
         .where(c.id.in_(due))
         .values(lease_owner=bindparam("owner"), lease_until=bindparam("until", c.lease_until.type))
-        .returning(*(c[name] for name in _STATE))
+        .returning(*_STATE_COLUMNS)
     )
 
 
