@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ async def poll_all(config_path: Path) -> dict[str, Any]:
     t_setup = time.perf_counter() - t0
     out: dict[str, Any] = {"feeds": 0, "failed": 0, "new_items": 0, "events": 0, "ticks": 0}
     try:
-        await asyncio.to_thread(store.make_all_due, pipeline.utcnow())
+        await asyncio.to_thread(store.make_all_due, datetime.now(UTC))
         started = time.perf_counter()
         while True:
             s = await pipeline.poll_due(deps)

@@ -25,7 +25,6 @@ from datetime import datetime
 
 from monitor.backoff import next_poll_at
 from monitor.deps import Deps, subscribers_of, write
-from monitor.deps import utcnow as utcnow  # re-exported for bench/monitor_all.py
 from monitor.errors import FetchError, MonitorError, ParseError
 from monitor.fulltext import FullTextSettings, enrich
 from monitor.gazetteer import load_gazetteer
