@@ -87,3 +87,24 @@ def test_help_everywhere(argv: list[str]) -> None:
         [sys.executable, "-m", "monitor", *argv], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0 and "usage: monitor" in proc.stdout
+
+
+def test_entry_point_collects_garbage_again_after_start_up(example: Path) -> None:
+    """The entry point turns the collector off for the imports only: a daemon that left it
+    off would never free a reference cycle."""
+    code = (
+        "import gc, sys, weakref\n"
+        "from monitor.entry import main\n"
+        "rc = main(sys.argv[1:])\n"
+        "class Node: pass\n"
+        "a, b = Node(), Node(); a.peer, b.peer = b, a; gone = weakref.ref(a); del a, b\n"
+        "junk = [[] for _ in range(10_000)]\n"  # enough new objects to set off a pass
+        "print(rc, gc.isenabled(), gc.get_freeze_count() > 10_000, gone() is None)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "--config", str(example), "check-config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.stdout.split()[-4:] == ["0", "True", "True", "True"], proc.stderr
