@@ -120,6 +120,17 @@ def fold_spaced_with_map(text: str) -> tuple[str, list[int] | None]:
     return _with_map(text, _WORD_TABLE)
 
 
+# C0 controls but tab and newline, DEL, and the C1 controls: no text needs them. PostgreSQL
+# refuses NUL in a text column (one such character failed its feed's every poll there), and
+# an escape sequence in a title would reach an admin's terminal through console alerts.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (tab and newline are kept)."""
+    return _CONTROLS.sub("", text)
+
+
 def squash(text: str) -> str:
     """Collapse runs of white space to one space and strip the ends. ``str.split()`` splits
     on exactly the characters ``\\s`` matches (``str.isspace``), several times faster than

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from monitor.errors import ParseError
 from monitor.models import Entry
 from monitor.normalise import squash
-from monitor.parse import MAX_ENTRIES, MAX_TEXT_CHARS, entry_key, html_to_text
+from monitor.parse import MAX_ENTRIES, MAX_TEXT_CHARS, html_to_text, new_entry
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -142,7 +142,7 @@ def parse_listing(
         text = "" if el is anchor else _text(el)[:MAX_TEXT_CHARS]
         if text == title:
             text = ""
-        entries.append(Entry(entry_key(None, link, title, text), title, text, link, _time(el)))
+        entries.append(new_entry(None, link, title, text, _time(el)))
         if len(entries) >= max_entries:
             break
     older = None
@@ -176,9 +176,7 @@ def parse_telegram(
         permalink = f"https://t.me/{channel}/{number}"
         first_line = text.split("\n", 1)[0]
         title = first_line if len(first_line) <= _TITLE_CHARS else first_line[:_TITLE_CHARS] + "…"
-        entries.append(
-            Entry(entry_key(permalink, None, title, text), title, text, permalink, _time(msg))
-        )
+        entries.append(new_entry(permalink, permalink, title, text, _time(msg)))
     older = _before(url, min(ids)) if ids and min(ids) > 1 else None
     return Page(entries[-max_entries:], older)
 

@@ -27,7 +27,7 @@ import feedparser.urls
 
 from monitor.errors import ParseError
 from monitor.models import Entry
-from monitor.normalise import squash
+from monitor.normalise import printable, squash
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,17 @@ def entry_key(guid: str | None, link: str | None, title: str, text: str) -> str:
         return link.strip()
     digest = hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
     return f"sha256:{digest}"
+
+
+def new_entry(
+    guid: str | None, link: str | None, title: str, text: str, published: datetime | None
+) -> Entry:
+    """The one way parsing makes an Entry: its key (``entry_key``), and no control
+    characters in any field (``printable``), whatever the source sent."""
+    title, text = printable(title), printable(text)
+    guid = printable(guid) if guid else None
+    link = printable(link) if link else None
+    return Entry(entry_key(guid, link, title, text), title, text, link, published)
 
 
 class BodyFormat(StrEnum):
@@ -224,7 +235,7 @@ def _json_entry(url: str, item: dict[str, Any]) -> Entry:
     raw_id = item.get("id")
     guid = str(raw_id) if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else None
     published = _iso_date(text_of("date_published")) or _iso_date(text_of("date_modified"))
-    return Entry(entry_key(guid, link, title, text), title, text, link, published)
+    return new_entry(guid, link, title, text, published)
 
 
 def _iso_date(value: str) -> datetime | None:
@@ -264,13 +275,7 @@ def _to_entry(raw: Any) -> Entry:
     text = max(candidates, key=len)[:MAX_TEXT_CHARS]
     link = _web_link(_get(raw, "link"))
     guid = _get(raw, "id")
-    return Entry(
-        key=entry_key(guid if isinstance(guid, str) else None, link, title, text),
-        title=title,
-        text=text,
-        link=link,
-        published=_published(raw),
-    )
+    return new_entry(guid if isinstance(guid, str) else None, link, title, text, _published(raw))
 
 
 def _detail_text(detail: Any, value: Any) -> str:

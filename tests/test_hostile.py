@@ -159,3 +159,31 @@ def test_daemon_stays_up_and_healthy_feeds_keep_their_pace(
             assert f"last error {kind}:" in report, (name, report)
     assert "burst  [ok]" in report
     assert "healthy  [ok]  feed" in report
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_control_characters_in_items_are_dropped_not_fatal(
+    tmp_path: Path, database: str, request: pytest.FixtureRequest
+) -> None:
+    """PostgreSQL refuses NUL in text: before the parse dropped control characters, one such
+    item failed its feed's every poll there, and its other items with it."""
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": ['
+        b'{"id": "a\\u0000", "title": "Abu Qasra\\u0000 receives\\u001b[2J", "content_text": "x"},'
+        b'{"id": "b", "title": "Second item", "content_text": "y"}]}'
+    )
+    with serve_site() as site:
+        site.serve("/feed.json", Reply(200, body, {"Content-Type": "application/feed+json"}))
+        path = write_config(tmp_path, [f"{{name: j, url: '{site.url('/feed.json')}'}}"])
+        if database == "postgresql":
+            url = request.getfixturevalue("pg_url")
+            path.write_text(path.read_text().replace("sqlite:///var/m.db", url))
+
+        async def scenario() -> tuple[int, list[str]]:
+            async with Running(path) as deps:
+                summary = await poll_all(deps)
+                return summary.failed, titles(deps.store)
+
+        failed, stored = asyncio.run(scenario())
+    assert failed == 0
+    assert sorted(stored) == ["Abu Qasra receives[2J", "Second item"]

@@ -89,6 +89,16 @@ NO_GUID = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 NO_GUID_NO_LINK = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 <item><title>Orphan</title><description>Only text</description></item></channel></rss>"""
 
+# Control characters as character references (feedparser keeps them) and in JSON strings
+CONTROLS_RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><guid isPermaLink="false">c&#0;1</guid><title>Abu Qasra&#0; receives&#27;[31m the envoy</title>
+<description>Text&#127; here</description><link>https://mod.example/c&#0;/1</link></item>
+</channel></rss>"""
+CONTROLS_JSON = (
+    b'{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [{"id": "j\\u00001",'
+    b' "url": "https://mod.example/j/1\\u0000", "title": "Abu\\u0000 Qasra\\u001b[2J\\u009b",'
+    b' "content_text": "line one\\u0007\\nline two"}]}'
+)
 ARABIC_TITLE = "وزير الدفاع يستقبل السفير"
 ARABIC_TEXT = "استقبل وزير الدفاع اليوم سفير الأردن"
 CP1256 = (
@@ -197,6 +207,32 @@ ENTRY_CASES = [
         None,
         [Entry(key="ar-1", title=ARABIC_TITLE, text=ARABIC_TEXT)],
         id="windows-1256-no-headers",
+    ),
+    pytest.param(
+        CONTROLS_RSS,
+        XML_HEADERS,
+        [
+            Entry(
+                key="c1",
+                title="Abu Qasra receives[31m the envoy",
+                text="Text here",
+                link="https://mod.example/c/1",
+            )
+        ],
+        id="control-characters-dropped-rss",
+    ),
+    pytest.param(
+        CONTROLS_JSON,
+        {"content-type": "application/feed+json"},
+        [
+            Entry(
+                key="j1",
+                title="Abu Qasra[2J",
+                text="line one\nline two",
+                link="https://mod.example/j/1",
+            )
+        ],
+        id="control-characters-dropped-json",
     ),
     pytest.param(
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>empty</title></channel></rss>',
