@@ -104,14 +104,20 @@ def html_to_text(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+# Items are unique on (feed, key), and PostgreSQL's btree refuses an index entry over ~2,700
+# bytes: a longer guid or link failed its feed's every poll there. Such keys are hashed;
+# every shorter one stays as it was, so no stored item is seen anew.
+MAX_KEY_BYTES = 2000
+
+
 def entry_key(guid: str | None, link: str | None, title: str, text: str) -> str:
-    """Stable per-feed key: the guid, else the link, else a hash of title and text."""
-    if guid and guid.strip():
-        return guid.strip()
-    if link and link.strip():
-        return link.strip()
-    digest = hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
-    return f"sha256:{digest}"
+    """Stable per-feed key: the guid, else the link, else a hash of title and text; a guid
+    or link over MAX_KEY_BYTES is replaced by its hash."""
+    key = (guid or "").strip() or (link or "").strip()
+    if not key:
+        return "sha256:" + hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+    raw = key.encode()
+    return key if len(raw) <= MAX_KEY_BYTES else "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def new_entry(

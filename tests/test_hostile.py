@@ -8,6 +8,7 @@ hostile ones keep being polled on time.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import os
 import resource
@@ -162,15 +163,18 @@ def test_daemon_stays_up_and_healthy_feeds_keep_their_pace(
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_control_characters_in_items_are_dropped_not_fatal(
+def test_items_postgresql_would_refuse_are_stored(
     tmp_path: Path, database: str, request: pytest.FixtureRequest
 ) -> None:
-    """PostgreSQL refuses NUL in text: before the parse dropped control characters, one such
-    item failed its feed's every poll there, and its other items with it."""
+    """PostgreSQL refuses NUL in text and index entries over ~2,700 bytes: before the parse
+    dropped control characters and hashed long keys, one such item failed its feed's every
+    poll there, and its other items with it."""
+    long_id = "".join(hashlib.sha256(b"%d" % i).hexdigest() for i in range(50))  # 3,200
     body = (
         b'{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": ['
         b'{"id": "a\\u0000", "title": "Abu Qasra\\u0000 receives\\u001b[2J", "content_text": "x"},'
-        b'{"id": "b", "title": "Second item", "content_text": "y"}]}'
+        b'{"id": "%s", "title": "Long id", "content_text": "z"},'
+        b'{"id": "b", "title": "Second item", "content_text": "y"}]}' % long_id.encode()
     )
     with serve_site() as site:
         site.serve("/feed.json", Reply(200, body, {"Content-Type": "application/feed+json"}))
@@ -186,4 +190,4 @@ def test_control_characters_in_items_are_dropped_not_fatal(
 
         failed, stored = asyncio.run(scenario())
     assert failed == 0
-    assert sorted(stored) == ["Abu Qasra receives[2J", "Second item"]
+    assert sorted(stored) == ["Abu Qasra receives[2J", "Long id", "Second item"]

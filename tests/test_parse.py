@@ -14,7 +14,7 @@ import pytest
 import monitor.parse as parse_module
 from monitor.errors import ParseError
 from monitor.models import Entry
-from monitor.parse import entry_key, html_to_text, parse_feed
+from monitor.parse import MAX_KEY_BYTES, entry_key, html_to_text, parse_feed
 
 URL = "https://mod.example/feeds/news.xml"
 XML_HEADERS = {"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -381,6 +381,23 @@ def test_html_to_text(html: str, expected: str) -> None:
         pytest.param("   ", "https://x/1", "t", "b", "https://x/1", id="blank-guid"),
         pytest.param(None, None, "t", "b", _sha("t", "b"), id="hash"),
         pytest.param("", "", "", "", _sha("", ""), id="all-empty"),
+        pytest.param("g" * MAX_KEY_BYTES, None, "t", "b", "g" * MAX_KEY_BYTES, id="long-kept"),
+        pytest.param(
+            "g" * (MAX_KEY_BYTES + 1),
+            "https://x/1",
+            "t",
+            "b",
+            "sha256:" + hashlib.sha256(b"g" * (MAX_KEY_BYTES + 1)).hexdigest(),
+            id="too-long-hashed",
+        ),
+        pytest.param(
+            None,
+            "https://x/" + "م" * MAX_KEY_BYTES,  # two bytes each in UTF-8
+            "t",
+            "b",
+            "sha256:" + hashlib.sha256(("https://x/" + "م" * MAX_KEY_BYTES).encode()).hexdigest(),
+            id="too-long-in-bytes-hashed",
+        ),
     ],
 )
 def test_entry_key(
