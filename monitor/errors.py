@@ -74,7 +74,13 @@ class ParseError(MonitorError):
 
 
 class StoreError(MonitorError):
-    """The database refused or could not be reached."""
+    """The database refused or could not be reached. ``refused``: it refused the values
+    written (a constraint, a value it cannot hold, a size limit), so other values may pass
+    where these did not; otherwise it was unreachable or busy, and nothing would."""
+
+    def __init__(self, detail: str, *, refused: bool = False) -> None:
+        self.refused = refused
+        super().__init__(detail)
 
 
 class DeliveryError(MonitorError):

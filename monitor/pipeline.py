@@ -1,13 +1,13 @@
 """I/O shell: one poll of one feed, and one drain of the outbox. Decides nothing itself.
 
-    claim due feeds | fetch | parse | new entries | match | store.record_entries
-        (items + events + outbox rows + the poll's state in one transaction; a first poll
-        alerts nobody)
+    claim due feeds | fetch | parse | new entries | match | store.record_polls
+        (items + events + outbox rows + the poll's state in one transaction, with the other
+        polls that finish meanwhile; a first poll alerts nobody)
     claim deliveries | render | notify | mark sent / retry later / give up   (outbox.py)
 
 Parsing and matching are CPU work: in the daemon they run in worker processes
 (``Deps.workers``, monitor.workers), else in a thread. Writes go through one store thread,
-and polls that found nothing new (304, same body) are saved together (monitor.deps).
+and polls are written in groups (monitor.deps).
 
 ``poll_feed`` is the per-feed error wall: whatever goes wrong is recorded on the feed and
 logged once, and the other feeds carry on.
@@ -45,6 +45,7 @@ from monitor.pages import Page
 from monitor.routing import Route, View, route
 from monitor.sources import Limits, Seen, harvest, parse_in_thread
 from monitor.store import FeedState, PollDone
+from monitor.store_events import Finds
 from monitor.workers import Found, match_entries
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ async def poll_feed(deps: Deps, feed: FeedState) -> tuple[bool, int, int]:
             entries = [e for _, e in fresh]
             new, events = await _record_entries(deps, feed, spec, entries, now, done, parsing)
         else:  # nothing new: saved with the other polls that finish meanwhile
-            await deps.saves.save(deps, done)
+            await deps.saves.submit(deps, done)
         log.debug(
             "feed polled feed_id=%d status=%d parsed=%s pages=%d new_items=%d",
             feed.id,
@@ -329,9 +330,7 @@ async def _record_entries(
         return route(views, kind, subscribers, now)
 
     alert = feed.last_success_at is not None or spec.backfill is Backfill.ALERT
-    recorded = await write(
-        deps, deps.store.record_entries, feed.id, found, router, now, alert=alert, done=done
-    )
+    recorded = await deps.records.submit(deps, Finds(feed.id, found, router, now, alert, done))
     for event_id in recorded.new_events:
         log.info("event detected event_id=%d feed_id=%d alert=%s", event_id, feed.id, alert)
     late = [e for e in recorded.alerted if e not in recorded.new_events]

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Integer, Table, Update, bindparam, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col
 
 from monitor.db import insert_for
@@ -200,8 +200,8 @@ class Store(FeedStore, EventStore, EventReads, OutboxStore, OpsStore):
         if not by_key:
             return []
         with self._guard("add items"), self.engine.begin() as conn:
-            added = insert_new_items(conn, self.engine, feed_id, by_key.values(), now)
-        return [(item_id, by_key[key]) for item_id, key in added]
+            added = insert_new_items(conn, self.engine, [(feed_id, by_key.values(), now)])
+        return [(item_id, by_key[key]) for item_id, _, key in added]
 
     # ------------------------------------------------------------ errors
 
@@ -220,4 +220,14 @@ class _Guard:
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if isinstance(exc, SQLAlchemyError):
-            raise StoreError(f"{self.what}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+            detail = f"{self.what}: {type(exc).__name__}: {exc}".splitlines()[0]
+            raise StoreError(detail, refused=_refused(exc)) from exc
+
+
+def _refused(exc: SQLAlchemyError) -> bool:
+    """The database refused these values (SQLSTATE classes 22 data, 23 integrity and 54
+    limits; psycopg reports the last as an OperationalError)."""
+    if isinstance(exc, IntegrityError | DataError):
+        return True
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(state, str) and state[:2] in ("22", "23", "54")

@@ -4,25 +4,35 @@ outbox rows of the events that alert, all in one transaction (reading events bac
 
 A mixin of ``store.Store`` (which provides ``engine``, ``_session`` and ``_guard``). The merge
 decisions are ``events``' pure rules; this module loads what they need and writes what they
-decide. Reports of one pair of countries are merged one at a time across threads and
-instances: a ``merge_locks`` row is locked first (SQLite's single writer does the same).
+decide (rows to values and back: ``eventrows``). Polls that finish together are recorded in
+one transaction (``record_polls``; ``deps.Grouped`` gathers them). Reports of one pair of
+countries are merged one at a time across threads and instances: a ``merge_locks`` row is
+locked first (SQLite's single writer does the same), all of a transaction's in one sorted pass.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, bindparam, or_, select, update
 from sqlmodel import Session
 
 from monitor.db import insert_for
+from monitor.eventrows import (
+    changes_of,
+    day_start,
+    distinct,
+    event_values,
+    known_event,
+    lock_key,
+    peer_values,
+    seen_at,
+)
 from monitor.events import (
-    KnownEvent,
     Report,
     absorb,
     event_key,
@@ -47,6 +57,18 @@ Router = Callable[[Sequence[View], EventKind], list[Route]]
 
 
 @dataclass(frozen=True, slots=True)
+class Finds:
+    """What one poll found, to record (``EventStore.record_polls``)."""
+
+    feed_id: int
+    found: Sequence[tuple[Entry, Sequence[Meeting]]]  # entries with their meetings
+    router: Router  # who hears of the events that alert
+    now: datetime
+    alert: bool = True  # False: a first poll's backlog, recorded silently
+    done: PollDone | None = None  # the poll itself, recorded with them (its lease released)
+
+
+@dataclass(frozen=True, slots=True)
 class Recorded:
     new_items: list[tuple[int, Entry]]  # (item id, entry) for entries this feed had not seen
     new_events: list[int]
@@ -57,12 +79,12 @@ _ITEMS: dict[str, Any] = {}  # the items INSERT per dialect, built once (compile
 
 
 def insert_new_items(
-    s: Connection, engine: Engine, feed_id: int, entries: Iterable[Entry], now: datetime
-) -> list[tuple[int, str]]:
-    """INSERT a feed's entries, skipping the ones it already has; returns (id, key) of the
-    rows it added: the only way items enter the database. One statement for every row
-    (executemany with RETURNING: SQLAlchemy sends it as multi-row VALUES pages), so it is
-    compiled once per process, not once per feed."""
+    s: Connection, engine: Engine, batch: Sequence[tuple[int, Iterable[Entry], datetime]]
+) -> list[tuple[int, int, str]]:
+    """INSERT feeds' entries (feed id, entries, when fetched), skipping the ones each feed
+    already has; returns (id, feed id, key) of the rows it added: the only way items enter
+    the database. One statement for every row of every feed (executemany with RETURNING:
+    SQLAlchemy sends it as multi-row VALUES pages), compiled once per process."""
     rows = [
         {
             "feed_id": feed_id,
@@ -72,6 +94,7 @@ def insert_new_items(
             "published": e.published,
             "fetched_at": now,
         }
+        for feed_id, entries, now in batch
         for e in entries
     ]
     if not rows:
@@ -82,9 +105,9 @@ def insert_new_items(
         stmt = _ITEMS[engine.dialect.name] = (
             insert_for(engine, table)
             .on_conflict_do_nothing(index_elements=["feed_id", "key"])
-            .returning(table.c.id, table.c.key)
+            .returning(table.c.id, table.c.feed_id, table.c.key)
         )
-    return [(item_id, key) for item_id, key in s.execute(stmt, rows)]
+    return [(item_id, feed_id, key) for item_id, feed_id, key in s.execute(stmt, rows)]
 
 
 def _statement(engine: Engine, name: str) -> Any:
@@ -117,16 +140,6 @@ def _statement(engine: Engine, name: str) -> Any:
     return stmt
 
 
-def seen_at(entry: Entry, now: datetime) -> datetime:
-    """When a report was made: its publication time (never in the future), else now."""
-    return min(entry.published, now) if entry.published else now
-
-
-def lock_key(report: Report) -> str:
-    m = report.meeting
-    return "|".join([str(m.kind), *sorted({m.official_country, m.country})])
-
-
 class EventStore:
     """Mixed into Store."""
 
@@ -151,50 +164,64 @@ class EventStore:
         alert: bool = True,
         done: PollDone | None = None,
     ) -> Recorded:
-        """Store the entries this feed had not seen and merge their meetings into events;
-        queue alerts (``router``) for new events when ``alert``, else record them silently.
-        With ``done``, the poll that found them is recorded too (its lease released).
-        One transaction: a crash leaves either all of it or none of it."""
-        by_key: dict[str, tuple[Entry, Sequence[Meeting]]] = {}
-        for entry, meetings in found:
-            by_key.setdefault(entry.key, (entry, meetings))
-        if not by_key:
-            if done is not None:
-                self.save_polls([done])
-            return Recorded([], [], [])
-        out = Recorded([], [], [])
+        """``record_polls`` for one poll."""
+        return self.record_polls([Finds(feed_id, found, router, now, alert, done)])[0]
+
+    def record_polls(self, polls: Sequence[Finds]) -> list[Recorded]:
+        """Store the entries each poll's feed had not seen and merge their meetings into
+        events; queue alerts (its ``router``) for new events when ``alert``, else record them
+        silently; with ``done``, record the poll itself. One transaction for all the polls,
+        taken in order: a crash leaves either all of it or none of it."""
+        firsts = [distinct(p.found) for p in polls]
+        outs = [Recorded([], [], []) for _ in polls]
+        if not any(firsts):
+            self.save_polls([p.done for p in polls if p.done is not None])
+            return outs
         # Core on one connection, not the ORM: a poll's first fetch of 1,000 feeds records
         # 20,000 items and merges 2,000 reports, and the Session's per-statement bookkeeping
         # and row objects cost more than the SQL
         with self._guard("record entries"), self.engine.begin() as s:
-            entries = [e for e, _ in by_key.values()]
-            ids = {
-                key: item_id
-                for item_id, key in insert_new_items(s, self.engine, feed_id, entries, now)
-            }
-            new = [(ids[k], e, reports_of(ms)) for k, (e, ms) in by_key.items() if k in ids]
-            self._lock(s, sorted({lock_key(r) for _, _, reps in new for r in reps}), now)
+            batch = [
+                (p.feed_id, [e for e, _ in d.values()], p.now)
+                for p, d in zip(polls, firsts, strict=True)
+            ]
+            added = insert_new_items(s, self.engine, batch)
+            ids = {(feed, key): item for item, feed, key in added}
+            new: list[list[tuple[int, Entry, list[Report]]]] = []
+            for p, d in zip(polls, firsts, strict=True):
+                # popped: an item is new to one poll only
+                taken = [(ids.pop((p.feed_id, k), None), e, ms) for k, (e, ms) in d.items()]
+                new.append([(i, e, reports_of(ms)) for i, e, ms in taken if i is not None])
+            # every lock of the batch in one sorted pass (see _lock)
+            keys = {lock_key(r) for items in new for _, _, reports in items for r in reports}
+            self._lock(s, sorted(keys), max(p.now for p in polls))
             sources: list[dict[str, Any]] = []  # (event, item) links, inserted together
-            for item_id, entry, reports in new:
-                out.new_items.append((item_id, entry))
-                seen = seen_at(entry, now)
-                fed: set[int] = set()  # an item's meetings the matcher kept apart stay apart
-                for report in reports:
-                    event_id, evidence = self._merge(s, report, seen, router, now, alert, out, fed)
-                    fed.add(event_id)
-                    sources.append(
-                        {
-                            "event_id": event_id,
-                            "item_id": item_id,
-                            "evidence": evidence,
-                            "seen_at": now,
-                        }
-                    )
+            polled: list[dict[str, Any]] = []
+            for p, items, out in zip(polls, new, outs, strict=True):
+                for item_id, entry, reports in items:
+                    out.new_items.append((item_id, entry))
+                    seen = seen_at(entry, p.now)
+                    fed: set[int] = set()  # an item's meetings the matcher kept apart stay apart
+                    for report in reports:
+                        event_id, evidence = self._merge(
+                            s, report, seen, p.router, p.now, p.alert, out, fed
+                        )
+                        fed.add(event_id)
+                        sources.append(
+                            {
+                                "event_id": event_id,
+                                "item_id": item_id,
+                                "evidence": evidence,
+                                "seen_at": p.now,
+                            }
+                        )
+                if p.done is not None:
+                    polled.append(replace(p.done, new_items=len(out.new_items)).params())
             if sources:
                 s.execute(_statement(self.engine, "source"), sources)
-            if done is not None:
-                s.execute(POLL_DONE, [replace(done, new_items=len(out.new_items)).params()])
-        return out
+            if polled:
+                s.execute(POLL_DONE, polled)
+        return outs
 
     def _lock(self, s: Connection, keys: list[str], now: datetime) -> None:
         # sorted, so two transactions needing the same locks never wait on each other
@@ -218,12 +245,12 @@ class EventStore:
         """Attach a report to the event it tells of, or a new one; returns the event's id
         and the report's evidence for it."""
         rows = {r.id: r for r in self._candidates(s, report, seen)}
-        same = find_same(report, [_known(r) for r in rows.values()], seen, fed)
+        same = find_same(report, [known_event(r) for r in rows.values()], seen, fed)
         row = rows[same.id] if same else self._insert_event(s, report, seen, now)
         if same is None and row.id not in out.new_events:
             out.new_events.append(row.id)
-        before = same or _known(row)
-        changes = _changes(before, absorb(before, report), report)
+        before = same or known_event(row)
+        changes = changes_of(before, absorb(before, report), report)
         mine = view(report, before) or report.meeting
         if alert and not row.routed:
             changes |= self._route(s, row.id, {**row._mapping, **changes}, router, now)
@@ -243,8 +270,8 @@ class EventStore:
                 "b": m.country,
                 "lo": lo,
                 "hi": hi,
-                "from": _start(lo),
-                "to": _start(hi + timedelta(days=1)),
+                "from": day_start(lo),
+                "to": day_start(hi + timedelta(days=1)),
             },
         ).all()
 
@@ -252,10 +279,10 @@ class EventStore:
         self, s: Connection, report: Report, seen: datetime, now: datetime
     ) -> Row[Any]:
         m = report.meeting
-        values = {**_event_values(m, now), "key": event_key(m, seen), "anchor": seen}
+        values = {**event_values(m, now), "key": event_key(m, seen), "anchor": seen}
         values["routed"] = False
         if report.peer is not None:
-            values |= _peer_values(report.peer)
+            values |= peer_values(report.peer)
         inserted = s.execute(_statement(self.engine, "event"), values).first()
         # the key exists only if the rules chose not to merge with it: attach rather than fail
         if inserted is None:
@@ -310,75 +337,3 @@ _CANDIDATES = select(_EVENTS).where(
 
 # What a merge changes on an event row: SET takes the columns of the parameters given.
 _UPDATE_EVENT = update(_EVENTS).where(_EVENTS.c.id == bindparam("b_id"))
-
-
-def _start(d: date) -> datetime:
-    return datetime.combine(d, time(0), tzinfo=UTC)
-
-
-def _known(r: Any) -> KnownEvent:
-    """From an events row (a Core row: the same attribute names as EventRow)."""
-    assert r.id is not None
-    return KnownEvent(
-        r.id,
-        r.official_id,
-        r.official_country,
-        r.country,
-        EventKind(r.kind),
-        r.event_date if r.date_source == DateSource.TEXT.value else None,
-        r.anchor or r.first_seen,
-        r.peer_official_id or "",
-        r.counterpart,
-        r.official_name,
-        r.evidence,
-    )
-
-
-def _changes(before: KnownEvent, after: KnownEvent, report: Report) -> dict[str, Any]:
-    """The columns to write for what ``absorb`` filled in: a stated date, the other side, a
-    better counterpart."""
-    changes: dict[str, Any] = {}
-    if after.date and not before.date:
-        changes |= {"event_date": after.date, "date_source": DateSource.TEXT.value}
-    if after.peer and not before.peer:
-        other = next(m for m in (report.meeting, report.peer) if m and m.official_id == after.peer)
-        changes |= _peer_values(other)
-    mine = view(report, before)
-    if mine is not None and after.counterpart != before.counterpart:
-        changes |= {
-            "counterpart": mine.counterpart,
-            "evidence": mine.evidence,
-            "trigger": mine.trigger,
-            "spans": _spans(mine),
-        }
-    return changes
-
-
-def _peer_values(m: Meeting) -> dict[str, Any]:
-    return {
-        "peer_official_id": m.official_id,
-        "peer_official_name": m.official_name,
-        "peer_watchlist": m.watchlist,
-    }
-
-
-def _spans(m: Meeting) -> str:
-    return json.dumps([[sp.start, sp.end, sp.role] for sp in m.spans])
-
-
-def _event_values(m: Meeting, now: datetime) -> dict[str, Any]:
-    return {
-        "official_id": m.official_id,
-        "official_name": m.official_name,
-        "official_country": m.official_country,
-        "watchlist": m.watchlist,
-        "country": m.country,
-        "kind": str(m.kind),
-        "event_date": m.date,
-        "date_source": str(m.date_source),
-        "counterpart": m.counterpart,
-        "evidence": m.evidence,
-        "trigger": m.trigger,
-        "spans": _spans(m),
-        "first_seen": now,
-    }

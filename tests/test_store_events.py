@@ -13,7 +13,8 @@ import pytest
 from monitor import db
 from monitor.models import DateSource, Entry, EventKind, FeedSpec, Meeting, SubscriberSpec
 from monitor.routing import route
-from monitor.store import Store
+from monitor.store import PollDone, Store
+from monitor.store_events import Finds, Recorded
 
 NOW = datetime(2025, 11, 27, 12, tzinfo=UTC)
 DESK = SubscriberSpec("desk", ("json://127.0.0.1:1/a", "json://127.0.0.1:1/b"))
@@ -162,3 +163,47 @@ def test_concurrent_reports_make_one_event_sqlite(sqlite_url: str) -> None:
 
 def test_concurrent_reports_make_one_event_postgresql(pg_url: str) -> None:
     _concurrent_reports(pg_url)
+
+
+def _several_polls_in_one_transaction(url: str) -> None:
+    """Polls recorded together come out as if recorded one after another."""
+    store, feeds = make_store(url, feeds=3)
+
+    def done(i: int) -> PollDone:
+        return PollDone(feeds[i], NOW, NOW + timedelta(hours=1), etag=f"e{i}")
+
+    first, second, third = store.record_polls(
+        [
+            Finds(feeds[0], [(entry("a"), [meeting()])], router, NOW, done=done(0)),
+            Finds(
+                feeds[1],
+                [(entry("b"), [meeting()]), (entry("c"), [meeting("Jordan")])],
+                router,
+                NOW,
+                done=done(1),
+            ),
+            Finds(feeds[2], [], router, NOW, done=done(2)),  # nothing new
+        ]
+    )
+    assert len(first.new_events) == 1 and first.alerted == first.new_events
+    assert [e.key for _, e in second.new_items] == ["b", "c"]
+    assert len(second.new_events) == 1, "Pakistan joined the first poll's event, Jordan is new"
+    assert second.new_events != first.new_events
+    assert third == Recorded([], [], [])
+    pakistan = store.event(first.new_events[0])
+    assert pakistan is not None and len(pakistan.sources) == 2
+    assert store.delivery_counts() == {"pending": 4}, "two events, two channels each"
+    states = {f.id: f for f in store.feeds()}
+    assert [states[f].etag for f in feeds] == ["e0", "e1", "e2"], "every poll recorded"
+    assert [states[f].last_new_item_at for f in feeds] == [NOW, NOW, None]
+    again = store.record_polls([Finds(feeds[0], [(entry("a"), [meeting()])], router, NOW)])
+    assert again == [Recorded([], [], [])], "an item is recorded once"
+    store.engine.dispose()
+
+
+def test_several_polls_in_one_transaction_sqlite(sqlite_url: str) -> None:
+    _several_polls_in_one_transaction(sqlite_url)
+
+
+def test_several_polls_in_one_transaction_postgresql(pg_url: str) -> None:
+    _several_polls_in_one_transaction(pg_url)
