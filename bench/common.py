@@ -442,7 +442,7 @@ def write_monitor_config(
     directory: Path,
     *,
     feed_urls: Sequence[str],
-    database: Path,
+    database: Path | str,
     officials: Sequence[SynthOfficial],
     interval: str = "10m",
     tick: str | None = None,
@@ -451,7 +451,8 @@ def write_monitor_config(
     delivery_tick: str | None = None,
     delivery_min_interval: str | None = None,
 ) -> Path:
-    """monitor.yaml + watchlists/bench.yaml in ``directory``; returns the monitor.yaml path."""
+    """monitor.yaml + watchlists/bench.yaml in ``directory``; returns the monitor.yaml path.
+    ``database``: a SQLite file, or a database URL."""
     (directory / "watchlists").mkdir(parents=True, exist_ok=True)
     (directory / "watchlists" / "bench.yaml").write_text(
         watchlist_yaml(officials, None), encoding="utf-8"
@@ -460,7 +461,7 @@ def write_monitor_config(
     if tick:
         poll["tick"] = tick
     doc: dict[str, Any] = {
-        "database": f"sqlite:///{database}",
+        "database": database if isinstance(database, str) else f"sqlite:///{database}",
         "watchlists": ["watchlists/bench.yaml"],
         "poll": poll,
         # every bench feed is on one host:port; they stand for N hosts, so the per-host

@@ -1,7 +1,7 @@
 """The benchmark's handles on what it runs: monitor as of a git ref (a byte-compiled
 snapshot put first on PYTHONPATH), the environment of a child process, and the local feed
 server (``feedserver.py``) as a child process with its request counters. I/O: git,
-subprocesses, HTTP to 127.0.0.1 only.
+subprocesses, HTTP to 127.0.0.1 only, and PostgreSQL databases on the server given.
 """
 
 from __future__ import annotations
@@ -56,6 +56,37 @@ def monitor_source(ref: str) -> tuple[Path, str]:
         tmp.rename(dest)
     _compile(dest)  # also a snapshot left by an older bench that did not compile it
     return dest, f"commit {sha[:12]} ({ref})"
+
+
+class PgDatabases:
+    """Fresh PostgreSQL databases for monitor's runs (``run.py --postgres``), dropped at the
+    end: ``url(name)`` creates ``monitor_bench_<name>`` on the server of ``server_url``."""
+
+    def __init__(self, server_url: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        self._base = make_url(server_url)
+        self._engine = create_engine(self._base, isolation_level="AUTOCOMMIT")
+        self._made: list[str] = []
+
+    def url(self, name: str) -> str:
+        from sqlalchemy import text
+
+        db = f"monitor_bench_{re.sub(r'[^a-z0-9_]', '_', name.lower())}"
+        with self._engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{db}"'))
+            conn.execute(text(f'CREATE DATABASE "{db}"'))
+        self._made.append(db)
+        return self._base.set(database=db).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        from sqlalchemy import text
+
+        with self._engine.connect() as conn:
+            for db in self._made:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        self._engine.dispose()
 
 
 def _compile(root: Path) -> None:

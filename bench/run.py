@@ -5,9 +5,10 @@ each number of feeds; then matching throughput and alert latency.
 
 For each N (feeds ``/feed/0..N-1`` of one local feed server started here):
 - floor variants (``bench/floor.py``): poll 1 (all new) and poll 2 (all 304);
-- ``monitor poll --once`` on a fresh SQLite database, then again (all unchanged);
-- ``monitor, every feed`` (``bench/monitor_all.py``): the same pipeline driven until no feed
-  is due, because ``poll --once`` claims one batch of at most 500 feeds;
+- ``monitor poll --once`` on a fresh SQLite database (``--postgres URL``: a fresh PostgreSQL
+  database on that server), then again (all unchanged);
+- ``monitor, every feed`` (``bench/monitor_all.py``): the same pipeline in-process, the poll
+  timed without interpreter start-up, imports and config;
 each measured as a child process: wall time, CPU (user+sys, reaped workers included),
 ru_maxrss, sampled peak RSS of the process tree, and the ratio to the best floor variant.
 
@@ -36,7 +37,7 @@ from typing import Any
 import common
 import measuring
 import psutil
-from harness import PY, FeedServer, child_env, monitor_source
+from harness import PY, FeedServer, PgDatabases, child_env, monitor_source
 from report import Row, add_ratios, best, machine, round_table, server_table, table
 
 
@@ -242,6 +243,12 @@ def main() -> None:
     )
     p.add_argument("--timeout", type=float, default=3600.0, help="per child process, seconds")
     p.add_argument("--json", type=Path, help="write every figure here as JSON")
+    p.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="monitor's database: a fresh one per run on this PostgreSQL server (e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test) instead of a SQLite file",
+    )
     a = p.parse_args()
 
     src, label = monitor_source(a.monitor_ref)
@@ -256,6 +263,7 @@ def main() -> None:
     officials = common.make_officials(50)
     extra = ["--no-gzip"] if a.no_gzip else []
     server = FeedServer(max(a.feeds), a.server_workers, work / "feedserver.log", extra)
+    pg = PgDatabases(a.postgres) if a.postgres else None
     rows: list[Row] = []
     try:
         for n in sorted(a.feeds):
@@ -272,7 +280,7 @@ def main() -> None:
                 return common.write_monitor_config(
                     nwork / name,
                     feed_urls=urls,
-                    database=nwork / f"{name}.db",
+                    database=pg.url(f"{nwork.name}_{name}") if pg else nwork / f"{name}.db",
                     officials=officials,
                     interval="1d",
                 )
@@ -296,6 +304,8 @@ def main() -> None:
                 print(f"### {n} feeds, round by round\n\n{rounds}\n", flush=True)
     finally:
         summary = server.stop()
+        if pg is not None:
+            pg.drop_all()
     print("## Poll results\n\n" + table(rows) + "\n")
     print(f"{summary}\n")
     print("## Feed server during each phase\n\n" + server_table(rows) + "\n", flush=True)
