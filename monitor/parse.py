@@ -106,7 +106,8 @@ def html_to_text(html: str) -> str:
 
 # Items are unique on (feed, key), and PostgreSQL's btree refuses an index entry over ~2,700
 # bytes: a longer guid or link failed its feed's every poll there. Such keys are hashed;
-# every shorter one stays as it was, so no stored item is seen anew.
+# every shorter one stays as it was (only an item stored with a longer key, which SQLite
+# allowed, is seen anew once).
 MAX_KEY_BYTES = 2000
 
 
