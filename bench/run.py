@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import alternatives
 import common
 import measuring
 import psutil
@@ -115,6 +116,42 @@ def run_floor(
                 scpu,
                 ok,
                 "" if ok else f"rc={m.returncode} {m.stderr[-300:]}",
+            )
+        )
+        rows[-1].other_cpu = m.extra["other_cpu"]
+    return rows
+
+
+def run_alternative(server: FeedServer, tool: str, n: int, work: Path, timeout: float) -> list[Row]:
+    """A tool users might pick instead (bench/alternatives.py), fresh state, polled twice."""
+    tw = work / f"alt-{tool}"
+    shutil.rmtree(tw, ignore_errors=True)
+    tw.mkdir()
+    cmd = alternatives.command(tool, (work / "urls.txt").read_text().split(), tw)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    rows = []
+    for phase in ("new", "unchanged"):
+        before = alternatives.delivered(tw)
+        m, req, scpu = measure(server, cmd, env, timeout)
+        items = alternatives.delivered(tw) - before
+        ok = m.returncode == 0
+        note = f"{req} requests" if ok else f"rc={m.returncode} {m.stderr[-300:]}"
+        rows.append(
+            Row(
+                n,
+                alternatives.TOOLS[tool].name,
+                phase,
+                m.wall,
+                m.cpu,
+                m.maxrss_mb,
+                m.tree_peak_mb,
+                n,  # every configured feed (the tools report no count)
+                items,  # messages delivered to the Maildir
+                None,
+                req,
+                scpu,
+                ok,
+                note,
             )
         )
         rows[-1].other_cpu = m.extra["other_cpu"]
@@ -244,6 +281,12 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=3600.0, help="per child process, seconds")
     p.add_argument("--json", type=Path, help="write every figure here as JSON")
     p.add_argument(
+        "--alternatives",
+        action="store_true",
+        help="also run rss2email and feed2exec (bench/alternatives.py) up to --alternatives-max",
+    )
+    p.add_argument("--alternatives-max", type=int, default=1000, metavar="N")
+    p.add_argument(
         "--postgres",
         metavar="URL",
         help="monitor's database: a fresh one per run on this PostgreSQL server (e.g. "
@@ -290,6 +333,11 @@ def main() -> None:
                 for v in FLOORS
                 if n <= v.max_feeds or a.all_floors
             ]
+            if a.alternatives and n <= a.alternatives_max:
+                runners += [
+                    _alternative_runner(server, tool, n, nwork, a.timeout)
+                    for tool in alternatives.TOOLS
+                ]
             if not a.skip_cli:
                 runners.append(_monitor_runner(run_monitor_cli, server, n, config, "cli", env, a))
             if not a.skip_all:
@@ -354,6 +402,12 @@ def _floor_runner(
     server: FeedServer, v: Variant, n: int, nwork: Path, env: dict[str, str], timeout: float
 ) -> Runner:
     return lambda _round: run_floor(server, v, n, nwork, env, timeout)
+
+
+def _alternative_runner(
+    server: FeedServer, tool: str, n: int, nwork: Path, timeout: float
+) -> Runner:
+    return lambda _round: run_alternative(server, tool, n, nwork, timeout)
 
 
 def _monitor_runner(
