@@ -5,7 +5,7 @@ be the bottleneck.
         [--slow-share 0.05 --slow-ms 500] [--error-share 0.02] [--grow-share 0.1]
 
 - ``GET /feed/<i>.xml`` (0 <= i < N): RSS 2.0 with the 20 newest items of feed i
-  (``common.feed_article``), ETag and Last-Modified; ``If-None-Match`` / ``If-Modified-Since``
+  (``articles.feed_article``), ETag and Last-Modified; ``If-None-Match`` / ``If-Modified-Since``
   get a 304. gzip when the client accepts it (unless ``--no-gzip``).
 - ``--slow-share``: that share of feeds (fixed by index) answers after ``--slow-ms``.
 - ``--error-share``: that share answers 500, or 503 with ``Retry-After: 120`` (alternately).
@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import common
+from articles import BASE_TIME, Article, feed_article, mention_article, rss_document
 
 ITEMS_PER_FEED = 20
 # counters per worker: requests, 200, 304, errors (4xx/5xx), bytes sent
@@ -76,7 +77,7 @@ class Feeds:
         self.extra = extra  # items added to each feed since start (grow mode, control/add)
         self.officials = common.make_officials(opts.officials, seed=opts.seed)
         self.cache: dict[tuple[int, int], tuple[bytes, bytes, str, str]] = {}
-        self.added: dict[int, list[common.Article]] = {}  # control/add items, per feed
+        self.added: dict[int, list[Article]] = {}  # control/add items, per feed
         self.grow = {i for i in range(opts.feeds) if _share(i, 3) < opts.grow_share}
         self.slow = {i for i in range(opts.feeds) if _share(i, 1) < opts.slow_share}
         self.broken = {i for i in range(opts.feeds) if _share(i, 2) < opts.error_share}
@@ -89,14 +90,14 @@ class Feeds:
         added = self.added.get(i, [])
         total = ITEMS_PER_FEED + n_extra - len(added)
         articles = [
-            common.feed_article(i, j, self.officials, self.opts.mention_every)
+            feed_article(i, j, self.officials, self.opts.mention_every)
             for j in range(total - ITEMS_PER_FEED, total)
         ]
         articles = (added[::-1] + articles[::-1])[:ITEMS_PER_FEED]
-        body = common.rss_document(i, articles)
+        body = rss_document(i, articles)
         zipped = gzip.compress(body, compresslevel=6, mtime=0) if self.opts.gzip else b""
         etag = f'"f{i}-{n_extra}"'
-        modified = format_datetime(common.BASE_TIME + timedelta(minutes=n_extra), usegmt=True)
+        modified = format_datetime(BASE_TIME + timedelta(minutes=n_extra), usegmt=True)
         value = (body, zipped, etag, modified)
         if len(self.cache) > 4 * self.opts.feeds + 1000:
             self.cache.clear()
@@ -109,10 +110,10 @@ class Feeds:
             self.extra[i] = n
         rng = random.Random(i * 7919 + n)
         o = self.officials[official % len(self.officials)]
-        title, html = common.mention_article(rng, o, common.PLACES[place % len(common.PLACES)])
+        title, html = mention_article(rng, o, common.PLACES[place % len(common.PLACES)])
         guid = f"https://latency.example.org/{i}/added-{n}"
         now = datetime.now(UTC)
-        self.added.setdefault(i, []).append(common.Article(guid, title, html, now, True))
+        self.added.setdefault(i, []).append(Article(guid, title, html, now, True))
         return guid
 
     def current_extra(self, i: int) -> int:

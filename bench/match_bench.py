@@ -27,6 +27,7 @@ from datetime import date
 from typing import Any
 
 import common
+from articles import mention_article, no_mention_article
 
 from monitor.gazetteer import load_gazetteer
 from monitor.match import Matcher
@@ -62,9 +63,9 @@ def articles(
         if kind == "mention":
             o = synth[rng.randrange(len(synth))]
             place = common.PLACES[rng.randrange(len(common.PLACES))]
-            title, html = common.mention_article(rng, o, place, form=k)
+            title, html = mention_article(rng, o, place, form=k)
         else:
-            title, html = common.no_mention_article(rng)
+            title, html = no_mention_article(rng)
         out.append((title, html_to_text(html), date(2026, 11, 20)))
     return out
 
