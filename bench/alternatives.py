@@ -56,29 +56,13 @@ def command(tool: str, urls: list[str], work: Path) -> list[str]:
     maildir = work / "Maildir"
     maildir.mkdir(parents=True, exist_ok=True)  # rss2email creates only the mailbox in it
     if tool == "rss2email":
-        if not config.exists():
-            lines = [
-                "[DEFAULT]",
-                "to = bench@example.invalid",
-                "email-protocol = maildir",
-                f"maildir-path = {maildir}",
-                "maildir-mailbox = bench",
-            ]
-            for i, url in enumerate(urls):
-                lines += [f"[feed.f{i}]", f"url = {url}"]
-            config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        defaults = ["to = bench@example.invalid", "email-protocol = maildir"]
+        defaults += [f"maildir-path = {maildir}", "maildir-mailbox = bench"]
+        _write_ini(config, defaults, "feed.f", urls)
         run = "import rss2email.main; rss2email.main.run()"
         return [python, "-c", run, "-c", str(config), "-d", str(work / "r2e.json"), "run"]
-    if not config.exists():
-        lines = [
-            "[DEFAULT]",
-            "output = feed2exec.plugins.maildir",
-            f"mailbox = {maildir}",
-            "folder = bench",
-        ]
-        for i, url in enumerate(urls):
-            lines += [f"[f{i}]", f"url = {url}"]
-        config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    defaults = ["output = feed2exec.plugins.maildir", f"mailbox = {maildir}", "folder = bench"]
+    _write_ini(config, defaults, "f", urls)
     database = str(work / "feed2exec.db")
     return [
         python,
@@ -91,6 +75,17 @@ def command(tool: str, urls: list[str], work: Path) -> list[str]:
         "fetch",
         "--parallel",
     ]
+
+
+def _write_ini(path: Path, defaults: list[str], prefix: str, urls: list[str]) -> None:
+    """Both tools read INI: ``defaults`` for every feed, then a section per feed (kept if
+    ``path`` exists: the second poll runs on the first one's config)."""
+    if path.exists():
+        return
+    lines = ["[DEFAULT]", *defaults]
+    for i, url in enumerate(urls):
+        lines += [f"[{prefix}{i}]", f"url = {url}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def delivered(work: Path) -> int:

@@ -100,25 +100,12 @@ def run_floor(
         m, req, scpu = measure(server, cmd, env, timeout)
         doc = _last_json(m.stdout)
         ok = m.returncode == 0 and doc.get("errors", 1) == 0
+        polled = int(doc.get("ok", 0)) + int(doc.get("not_modified", 0))
+        entries = int(doc.get("entries", 0))
+        note = "" if ok else _failure(m)
         rows.append(
-            Row(
-                n,
-                v.name,
-                phase,
-                m.wall,
-                m.cpu,
-                m.maxrss_mb,
-                m.tree_peak_mb,
-                int(doc.get("ok", 0)) + int(doc.get("not_modified", 0)),
-                int(doc.get("entries", 0)),
-                doc.get("poll_wall"),
-                req,
-                scpu,
-                ok,
-                "" if ok else f"rc={m.returncode} {m.stderr[-300:]}",
-            )
+            _row(n, v.name, phase, m, req, scpu, polled, entries, doc.get("poll_wall"), ok, note)
         )
-        rows[-1].other_cpu = m.extra["other_cpu"]
     return rows
 
 
@@ -135,26 +122,11 @@ def run_alternative(server: FeedServer, tool: str, n: int, work: Path, timeout: 
         m, req, scpu = measure(server, cmd, env, timeout)
         items = alternatives.delivered(tw) - before
         ok = m.returncode == 0
-        note = f"{req} requests" if ok else f"rc={m.returncode} {m.stderr[-300:]}"
+        note = f"{req} requests" if ok else _failure(m)
+        # every configured feed (the tools report no count); the messages in the Maildir
         rows.append(
-            Row(
-                n,
-                alternatives.TOOLS[tool].name,
-                phase,
-                m.wall,
-                m.cpu,
-                m.maxrss_mb,
-                m.tree_peak_mb,
-                n,  # every configured feed (the tools report no count)
-                items,  # messages delivered to the Maildir
-                None,
-                req,
-                scpu,
-                ok,
-                note,
-            )
+            _row(n, alternatives.TOOLS[tool].name, phase, m, req, scpu, n, items, None, ok, note)
         )
-        rows[-1].other_cpu = m.extra["other_cpu"]
     return rows
 
 
@@ -173,9 +145,9 @@ def run_monitor_cli(
         for line in m.stderr.splitlines():
             if hit := _DONE.search(line):
                 fields = dict(kv.split("=", 1) for kv in hit.group(1).split() if "=" in kv)
-        feeds = int(fields.get("feeds", 0))
+        feeds, items = int(fields.get("feeds", 0)), int(fields.get("new_items", 0))
         ok = m.returncode == 0 and bool(fields)
-        note = "" if ok else f"rc={m.returncode} {m.stderr[-300:]}"
+        note = "" if ok else _failure(m)
         if ok and feeds < n:
             note = f"polled {feeds} of {n} feeds (one claim batch); "
         if ok and fields.get("failed", "0") != "0":
@@ -183,24 +155,8 @@ def run_monitor_cli(
         if ok:
             note += f"{fields.get('events', '?')} new events"
         rows.append(
-            Row(
-                n,
-                "monitor poll --once",
-                phase,
-                m.wall,
-                m.cpu,
-                m.maxrss_mb,
-                m.tree_peak_mb,
-                feeds,
-                int(fields.get("new_items", 0)),
-                None,
-                req,
-                scpu,
-                ok,
-                note,
-            )
+            _row(n, "monitor poll --once", phase, m, req, scpu, feeds, items, None, ok, note)
         )
-        rows[-1].other_cpu = m.extra["other_cpu"]
     return rows
 
 
@@ -213,31 +169,66 @@ def run_monitor_all(
         m, req, scpu = measure(server, cmd, env, timeout)
         doc = _last_json(m.stdout)
         ok = m.returncode == 0 and bool(doc)
-        note = "" if ok else f"rc={m.returncode} {m.stderr[-300:]}"
+        feeds, items = int(doc.get("feeds", 0)), int(doc.get("new_items", 0))
+        note = "" if ok else _failure(m)
         if ok:
             note = f"{doc['ticks']} claim batches, {doc['events']} new events"
             if doc["failed"]:
                 note += f"; {doc['failed']} feeds failed ({_kinds(m.stderr)})"
         rows.append(
-            Row(
+            _row(
                 n,
                 "monitor, every feed",
                 phase,
-                m.wall,
-                m.cpu,
-                m.maxrss_mb,
-                m.tree_peak_mb,
-                int(doc.get("feeds", 0)),
-                int(doc.get("new_items", 0)),
-                doc.get("poll_wall"),
+                m,
                 req,
                 scpu,
+                feeds,
+                items,
+                doc.get("poll_wall"),
                 ok,
                 note,
             )
         )
-        rows[-1].other_cpu = m.extra["other_cpu"]
     return rows
+
+
+def _failure(m: measuring.Measured) -> str:
+    return f"rc={m.returncode} {m.stderr[-300:]}"
+
+
+def _row(
+    n: int,
+    runner: str,
+    phase: str,
+    m: measuring.Measured,
+    requests: int,
+    server_cpu: float,
+    feeds: int,
+    items: int,
+    inner_wall: float | None,
+    ok: bool,
+    note: str,
+) -> Row:
+    """One measured phase (``measure``'s figures) with the child's own counts, as a row."""
+    row = Row(
+        n,
+        runner,
+        phase,
+        m.wall,
+        m.cpu,
+        m.maxrss_mb,
+        m.tree_peak_mb,
+        feeds,
+        items,
+        inner_wall,
+        requests,
+        server_cpu,
+        ok,
+        note,
+    )
+    row.other_cpu = m.extra["other_cpu"]
+    return row
 
 
 def _kinds(log: str) -> str:
